@@ -1,0 +1,9 @@
+"""Subcommands. Each module defines NAME, HELP, add_arguments(parser) and run(args).
+
+Modules import their heavy dependencies (torch, hls4ml) inside ``run`` so that
+``hashhls --help`` stays fast. Order here is the order ``hashhls --help`` lists.
+"""
+
+from . import attack, build, csim, export, gi, replay, train
+
+COMMANDS = [train, gi, export, build, csim, attack, replay]

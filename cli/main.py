@@ -1,0 +1,44 @@
+"""The ``hashhls`` command line: one subcommand per module in :mod:`hashhls.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import __version__
+from .commands import COMMANDS
+from .errors import HashhlsError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hashhls",
+        description="Hash-compressed neural networks from training to FPGA HLS C++, with adversarial replay.",
+    )
+    parser.add_argument("--version", action="version", version=f"hashhls {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    try:
+        return int(args._run(args) or 0)
+    except HashhlsError as e:
+        print(f"hashhls: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hashhls: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
