@@ -1,0 +1,117 @@
+"""Checkpoints: a tagged dict of plain data, written atomically, read with ``weights_only=True``.
+
+Format (``docs/design.md``)::
+
+    {"format": "hashhls-checkpoint", "version": 1,
+     "config": ModelConfig.to_json(), "metrics": <JSON str>, "state_dict": {...}}
+
+Only tensors, strings, numbers, lists and dicts are stored, so torch's
+``weights_only`` unpickler loads it and refuses anything else (a pickle that
+would run code is rejected before any of it runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..atomic import atomic_file
+from ..errors import HashhlsError
+from .zoo import ModelConfig, build_model
+
+FORMAT = "hashhls-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike, model, cfg: ModelConfig, metrics: dict | None = None) -> Path:
+    """Write ``model``'s state and ``cfg`` to ``path`` atomically.
+
+    Args:
+        path: output file (its directory must exist).
+        model: a model built by ``build_model(cfg)`` (possibly trained).
+        cfg: its config.
+        metrics: JSON-serialisable training record (accuracy, epochs, ...).
+
+    Returns:
+        ``path`` as a Path.
+    """
+    import torch
+
+    try:
+        metrics_json = json.dumps(metrics or {}, sort_keys=True)
+    except (TypeError, ValueError) as e:
+        raise HashhlsError(f"checkpoint metrics are not JSON-serialisable: {e}") from None
+    state = {k: (v.detach().cpu().clone() if isinstance(v, torch.Tensor) else v)
+             for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "version": VERSION, "config": cfg.to_json(), "metrics": metrics_json,
+               "state_dict": state}
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load and validate the raw checkpoint dict (``weights_only=True``)."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise HashhlsError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        # torch's message is several paragraphs; keep the line naming the refused global.
+        first = next((ln.strip() for ln in str(e).splitlines() if "GLOBAL" in ln), "")
+        if first:
+            raise HashhlsError(f"checkpoint {path} contains objects other than tensors and plain data and was "
+                               f"refused (weights_only load): {first}") from None
+        # Skip torch's advice to retry with weights_only=False: never do that with an untrusted file.
+        msg = next((ln.strip() for ln in str(e).splitlines()
+                    if ln.strip() and not ln.startswith(("Weights only load failed", "Please file", "Check the"))),
+                   "unreadable pickle")
+        raise HashhlsError(f"checkpoint {path} is corrupted or not a torch file: {msg}") from None
+    except Exception as e:  # noqa: BLE001 - a damaged pickle can fail in many ways (KeyError, IndexError, ...)
+        msg = str(e).splitlines()[0].split(". ")[0] if str(e).strip() else type(e).__name__
+        raise HashhlsError(f"checkpoint {path} is corrupted or not a torch file: {msg}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise HashhlsError(f"{path} is not a hashhls checkpoint (format tag {FORMAT!r} missing)")
+    if payload.get("version") != VERSION:
+        raise HashhlsError(f"checkpoint {path} has version {payload.get('version')!r}, this hashhls reads {VERSION}")
+    for key, kind in (("config", str), ("state_dict", dict)):
+        if not isinstance(payload.get(key), kind):
+            raise HashhlsError(f"checkpoint {path} has no valid {key!r} entry")
+    return payload
+
+
+def load_checkpoint(path: str | os.PathLike):
+    """Rebuild the model saved by :func:`save_checkpoint`.
+
+    Returns:
+        ``(model, cfg)`` with the model in eval mode.
+
+    Raises:
+        HashhlsError: missing/corrupted file, wrong format tag, a pickle with
+            arbitrary objects, or a state that does not match the config.
+    """
+    payload = read_checkpoint(path)
+    cfg = ModelConfig.from_json(payload["config"])
+    model = build_model(cfg)
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        msg = " ".join(str(e).split())
+        raise HashhlsError(f"checkpoint {path} does not match its config {cfg.name}: {msg[:300]}") from None
+    model.eval()
+    return model, cfg
+
+
+def checkpoint_metrics(path: str | os.PathLike) -> dict:
+    """The metrics dict stored in a checkpoint (empty if none)."""
+    try:
+        return json.loads(read_checkpoint(path).get("metrics") or "{}")
+    except json.JSONDecodeError:
+        return {}

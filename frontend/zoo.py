@@ -1,0 +1,181 @@
+"""The model zoo: named architectures, hashed at a given compression, and their config.
+
+A model is fully described by a :class:`ModelConfig` (name, compression,
+hash seed, optional GI); :func:`build_model` turns it into an
+``nn.Sequential``. Weight layer ``l`` (counting linear and conv layers from 0)
+gets hash seed ``cfg.seed + l``. ``compression == 1`` builds the dense
+equivalent with plain ``nn.Linear`` / ``nn.Conv2d``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import HashhlsError
+from .gi import GIConfig
+
+#: Per model: dataset, input shape, and the layer list. A layer is
+#: ("conv", in, out, kernel, padding), ("linear", in, out), ("relu",),
+#: ("pool", size) or ("flatten",).
+_ARCHS: dict[str, tuple[str, tuple[int, ...], list[tuple]]] = {
+    # HashedNets' 3-layer network (Chen et al. 2015).
+    "mnist-mlp": ("mnist", (1, 28, 28), [
+        ("flatten",), ("linear", 784, 300), ("relu",), ("linear", 300, 100), ("relu",), ("linear", 100, 10),
+    ]),
+    "lenet5": ("mnist", (1, 28, 28), [
+        ("conv", 1, 6, 5, 2), ("relu",), ("pool", 2),
+        ("conv", 6, 16, 5, 0), ("relu",), ("pool", 2),
+        ("flatten",), ("linear", 400, 120), ("relu",), ("linear", 120, 84), ("relu",), ("linear", 84, 10),
+    ]),
+    "cifar-convnet": ("cifar10", (3, 32, 32), [
+        ("conv", 3, 32, 3, 1), ("relu",), ("pool", 2),
+        ("conv", 32, 64, 3, 1), ("relu",), ("pool", 2),
+        ("flatten",), ("linear", 64 * 8 * 8, 256), ("relu",), ("linear", 256, 10),
+    ]),
+}
+
+MODEL_NAMES: tuple[str, ...] = tuple(_ARCHS)
+NUM_CLASSES = 10
+DEFAULT_CHECKPOINT = "mnist-mlp-c8.pt"
+
+
+def _virtual_sizes(name: str) -> list[int]:
+    sizes = []
+    for spec in _ARCHS[name][2]:
+        if spec[0] == "linear":
+            sizes.append(spec[1] * spec[2])
+        elif spec[0] == "conv":
+            sizes.append(spec[1] * spec[2] * spec[3] * spec[3])
+    return sizes
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a zoo model (saved in checkpoints and ONNX metadata).
+
+    Attributes:
+        name: one of :data:`MODEL_NAMES`.
+        compression: virtual / stored weights per layer, ``K = ceil(N*M / c)``;
+            1 builds the dense model with plain ``nn.Linear`` / ``nn.Conv2d``.
+        seed: base hash seed; weight layer ``l`` uses ``seed + l``.
+        gi: gradient inhibition built into the model, or None.
+        gi_layers: for GI ``sign`` mode, indices of the weight layers it acts
+            on (None = all).
+        input_shape, num_classes, dataset: derived from ``name``.
+    """
+
+    name: str
+    compression: float = 1.0
+    seed: int = 0
+    gi: GIConfig | None = None
+    gi_layers: list[int] | None = None
+    input_shape: list[int] = field(init=False)
+    num_classes: int = field(init=False)
+    dataset: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.name not in _ARCHS:
+            raise HashhlsError(f"unknown model {self.name!r} (expected one of {', '.join(MODEL_NAMES)})")
+        try:
+            self.compression = float(self.compression)
+        except (TypeError, ValueError):
+            raise HashhlsError(f"compression must be a number, got {self.compression!r}") from None
+        if not (math.isfinite(self.compression) and self.compression >= 1):
+            raise HashhlsError(f"compression must be a finite number >= 1, got {self.compression}")
+        sizes = _virtual_sizes(self.name)
+        if self.compression > min(sizes):
+            raise HashhlsError(f"compression {self.compression:g} is out of range for {self.name}: its smallest "
+                               f"layer has {min(sizes)} weights, so K would be below 1 (use compression <= "
+                               f"{min(sizes)})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= 2**32 - len(sizes):
+            raise HashhlsError(f"hash seed must be an integer in [0, {2**32 - len(sizes)}], got {self.seed!r}")
+        if self.gi_layers is not None:
+            if self.gi is None or self.gi.mode.value != "sign":
+                raise HashhlsError("GI layers can only be chosen for GI sign mode")
+            bad = [i for i in self.gi_layers if not 0 <= int(i) < len(sizes)]
+            if bad:
+                raise HashhlsError(f"GI layer index {bad[0]} out of range: {self.name} has {len(sizes)} weight "
+                                   f"layers (0..{len(sizes) - 1})")
+            self.gi_layers = sorted({int(i) for i in self.gi_layers})
+        dataset, shape, _ = _ARCHS[self.name]
+        self.dataset, self.input_shape, self.num_classes = dataset, list(shape), NUM_CLASSES
+
+    @property
+    def hashed(self) -> bool:
+        return self.compression > 1
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "name": self.name, "compression": self.compression, "seed": self.seed,
+            "input_shape": self.input_shape, "num_classes": self.num_classes, "dataset": self.dataset,
+            "gi": None if self.gi is None else self.gi.to_dict(), "gi_layers": self.gi_layers,
+        }, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        """Parse :meth:`to_json` output; the derived fields must match the model name."""
+        try:
+            d = json.loads(text)
+            gi = GIConfig.from_dict(d.get("gi"))
+            cfg = cls(str(d["name"]), d["compression"], d["seed"], gi, d.get("gi_layers"))
+        except HashhlsError:
+            raise
+        except (ValueError, TypeError, KeyError) as e:
+            raise HashhlsError(f"invalid model config: {e!r}") from None
+        for k in ("input_shape", "num_classes", "dataset"):
+            if k in d and d[k] != getattr(cfg, k):
+                raise HashhlsError(f"invalid model config: {k}={d[k]!r} does not match model {cfg.name}")
+        return cfg
+
+
+def build_model(cfg: ModelConfig):  # -> nn.Sequential (torch imported lazily by callers' choice)
+    """Build the ``nn.Sequential`` for ``cfg``, with GI applied if ``cfg.gi`` is set.
+
+    The result's ``state_dict`` keys match a checkpoint saved from a model
+    built by the same config (strict loading works, GI included).
+    """
+    from torch import nn
+
+    from .gi import apply_gi
+    from .layers import HashedConv2d, HashedLinear
+
+    mods: list[nn.Module] = []
+    layer = 0
+    for spec in _ARCHS[cfg.name][2]:
+        kind = spec[0]
+        if kind == "linear":
+            _, i, o = spec
+            mods.append(HashedLinear(i, o, compression=cfg.compression, seed=cfg.seed + layer)
+                        if cfg.hashed else nn.Linear(i, o))
+            layer += 1
+        elif kind == "conv":
+            _, i, o, k, p = spec
+            mods.append(HashedConv2d(i, o, k, padding=p, compression=cfg.compression, seed=cfg.seed + layer)
+                        if cfg.hashed else nn.Conv2d(i, o, k, padding=p))
+            layer += 1
+        elif kind == "relu":
+            mods.append(nn.ReLU())
+        elif kind == "pool":
+            mods.append(nn.MaxPool2d(spec[1]))
+        elif kind == "flatten":
+            mods.append(nn.Flatten())
+    model = nn.Sequential(*mods)
+    if cfg.gi is not None:
+        model = apply_gi(model, cfg.gi, cfg.gi_layers)
+    return model
+
+
+def stored_weights(model) -> int:
+    """Number of stored parameters (K bucket weights + biases for hashed layers)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def default_checkpoint() -> Path:
+    """The bundled default checkpoint (mnist-mlp, compression 8, seed 0)."""
+    path = Path(__file__).resolve().parent / "pretrained" / DEFAULT_CHECKPOINT
+    if not path.is_file():
+        raise HashhlsError(f"bundled default checkpoint is missing: {path} (run scripts/train_default.py)")
+    return path

@@ -1,0 +1,73 @@
+"""Train the bundled default checkpoint: mnist-mlp, compression 8, seed 0, bundled 10k MNIST.
+
+Writes ``frontend/pretrained/mnist-mlp-c8.pt`` and ``frontend/pretrained/mnist-mlp-c8.md``
+(the recipe and the measured test accuracy on the official 10k MNIST test set).
+
+    /work/venv/bin/python scripts/train_default.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import platform
+import sys
+from pathlib import Path
+
+import torch
+from hashhls.frontend import train as T
+from hashhls.frontend.checkpoint import save_checkpoint
+from hashhls.frontend.datasets import load_mnist
+from hashhls.frontend.zoo import DEFAULT_CHECKPOINT, ModelConfig
+
+REPO = Path(__file__).resolve().parents[1]
+OUT_DIR = REPO / "frontend" / "pretrained"
+MIN_ACCURACY = 0.95
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=T.DEFAULT_EPOCHS)
+    ap.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    cfg = ModelConfig("mnist-mlp", compression=8, seed=0)
+    train, test = load_mnist(split="train"), load_mnist(split="test")
+    model, metrics = T.train_model(cfg, train, test, epochs=args.epochs, seed=0)
+    acc = metrics["test_accuracy"]
+    if acc < MIN_ACCURACY:
+        print(f"test accuracy {100 * acc:.2f}% is below {100 * MIN_ACCURACY:.0f}%: not written", file=sys.stderr)
+        return 1
+    metrics["data"] = "bundled"
+    ckpt = save_checkpoint(args.out_dir / DEFAULT_CHECKPOINT, model, cfg, metrics)
+    ckpt.chmod(0o644)  # package data: atomic_file's temporary file is created 0600
+    command = f"hashhls train --model mnist-mlp --compression 8 --seed 0 --epochs {args.epochs} -o {ckpt.name}"
+    record = {
+        "script": "scripts/train_default.py", "equivalent_command": command, "config": json.loads(cfg.to_json()),
+        "epochs": args.epochs, "batch_size": metrics["batch_size"], "lr": metrics["lr"], "seed": 0,
+        "augment": metrics["augment"], "train_images": metrics["train_samples"],
+        "test_images": metrics["test_samples"], "test_accuracy": acc, "stored_weights": metrics["stored_weights"],
+        "train_seconds": round(metrics["seconds"], 1), "torch": torch.__version__, "python": platform.python_version(),
+        "date": datetime.date.today().isoformat(),
+    }
+    md = ckpt.with_suffix(".md")
+    md.write_text(
+        f"# Bundled default checkpoint `{ckpt.name}`\n\n"
+        f"Written by `scripts/train_default.py` (equivalent: `{command}`).\n\n"
+        f"| field | value |\n|---|---|\n"
+        + "".join(f"| {k} | {v if not isinstance(v, dict) else '`' + json.dumps(v) + '`'} |\n"
+                  for k, v in record.items() if k not in ("script", "equivalent_command"))
+        + f"\nTest accuracy {100 * acc:.2f}% on the official MNIST test set ({metrics['test_samples']} images), "
+          f"trained on the bundled first {metrics['train_samples']} MNIST training images.\n"
+          f"MNIST: Yann LeCun, Corinna Cortes, Christopher J.C. Burges, CC BY-SA 3.0.\n"
+    )
+    print(f"wrote {ckpt} ({ckpt.stat().st_size} bytes) and {md}")
+    print(f"test accuracy: {100 * acc:.2f}% (official MNIST test set, {metrics['test_samples']} images)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
