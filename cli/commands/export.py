@@ -1,18 +1,28 @@
-"""`hashhls export`: Export a checkpoint to ONNX (hashed custom-domain ops, or --dense)."""
+"""`hashhls export`: checkpoint -> ONNX (hashhls:: custom ops, or --dense)."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..errors import HashhlsError
-
 NAME = "export"
-HELP = "Export a checkpoint to ONNX (hashed custom-domain ops, or --dense)"
+HELP = "Export a checkpoint to ONNX (hashhls:: custom-domain ops that stock onnxruntime runs, or --dense)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("model", metavar="MODEL.pt", help="a hashhls checkpoint (from 'hashhls train' or 'gi')")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.onnx", help="ONNX file to write")
+    parser.add_argument("--dense", action="store_true",
+                        help="plain Gemm/Conv with materialised weights, for tools that do not know the domain")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise HashhlsError("'hashhls export' is not implemented yet")
+    from ..frontend.onnx_export import export_checkpoint
+
+    proto = export_checkpoint(args.model, args.output, dense=args.dense)
+    size = len(proto.SerializeToString())
+    line = f"wrote {args.output}: {size:,} bytes ({'dense' if args.dense else 'hashed'})"
+    if not args.dense:
+        dense = len(export_checkpoint(args.model, None, dense=True).SerializeToString())
+        line += f"; the dense export would be {dense:,} bytes ({size / dense:.3f}x)"
+    print(line)
+    return 0
