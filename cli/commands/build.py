@@ -3,16 +3,56 @@
 from __future__ import annotations
 
 import argparse
-
-from ..errors import HashhlsError
+from pathlib import Path
 
 NAME = "build"
 HELP = "Lower a model to an hls4ml HLS project for a board, with a compiled C simulation"
 
+DEFAULT_PRECISION = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("model", nargs="?", type=Path, metavar="MODEL",
+                        help="hashhls ONNX file (hashhls export), plain ONNX MLP, or hashhls checkpoint .pt; "
+                             "default: the bundled MNIST model")
+    parser.add_argument("--board", default="pynq-z2",
+                        help="target board: a file in hashhls/boards/ (pynq-z2, zcu104) or 'none' for a plain "
+                             "Vivado HLS project (default: pynq-z2)")
+    parser.add_argument("-o", "--output", type=Path, metavar="DIR",
+                        help="build directory (default: ./hashhls-build-<model stem>, or ./hashhls-build-default "
+                             "without MODEL)")
+    parser.add_argument("--precision", default=DEFAULT_PRECISION, metavar="P",
+                        help=f"default type of inputs, weights, biases and results, or 'auto' to profile on the "
+                             f"bundled MNIST and pick integer bits (default: {DEFAULT_PRECISION}; modes omitted "
+                             "mean AP_RND_CONV,AP_SAT)")
+    parser.add_argument("--layer-precision", action="append", default=[], metavar="NAME[.TENSOR]=TYPE",
+                        help="per-layer override (TENSOR: weight, bias or result; NAME 'input' for the input); "
+                             "repeatable")
+    parser.add_argument("--reuse-factor", type=int, default=64, metavar="R",
+                        help="reuse factor: a stock Dense uses each multiplier R times; a hashed layer runs "
+                             "ceil(n_in/R) multiply lanes per output (default: 64)")
+    parser.add_argument("--io-type", default="io_parallel", choices=["io_parallel"],
+                        help="hls4ml I/O type (default: io_parallel)")
+    parser.add_argument("--no-csim", action="store_true", help="do not compile the C simulation")
+    parser.add_argument("--force", action="store_true", help="replace an existing build directory")
+
+
+def default_output(model: Path | None) -> Path:
+    stem = model.stem if model is not None else "default"
+    return Path(f"hashhls-build-{stem}")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise HashhlsError("'hashhls build' is not implemented yet")
+    import sys
+
+    from ..codegen.project import BuildConfig, IOType, build
+
+    out = args.output or default_output(args.model)
+    config = BuildConfig(
+        output_dir=out, model=args.model, board=args.board, precision=args.precision,
+        layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor, io_type=IOType(args.io_type),
+        force=args.force, compile_csim=not args.no_csim, progress=sys.stderr.isatty(),
+    )
+    build(config)
+    print((out / "summary.md").read_text(), end="")
+    return 0

@@ -1,0 +1,86 @@
+"""Config and function-call templates of the hashed layers, rendered with Jinja2.
+
+Each (layer, artefact) pair is a small class computing a typed context for one
+template file in ``templates/`` (hls4ml's Config/Function template pattern,
+without ``str.format`` brace doubling). Every value in a context is a number
+or an identifier hls4ml built from sanitised names.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
+
+from .layers import HashedDense
+
+KERNEL_HEADER = 'nnet_hashed.h'
+
+
+def templates_dir() -> Path:
+    return Path(str(resources.files('hashhls.templates')))
+
+
+@lru_cache(maxsize=1)
+def jinja_env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # C++, not HTML: contexts hold only numbers and identifiers
+    )
+
+
+def render(template: str, **context) -> str:
+    return jinja_env().get_template(template).render(**context)
+
+
+class HashedDenseConfigTemplate(LayerConfigTemplate):
+    """``struct configN : nnet::hashed_dense_config`` for one HashedDense layer."""
+
+    def __init__(self) -> None:
+        super().__init__(HashedDense)
+
+    def format(self, node) -> str:
+        return render(
+            'hashed_dense_config.h.j2',
+            index=int(node.index),
+            n_in=int(node.get_attr('n_in')),
+            n_out=int(node.get_attr('n_out')),
+            n_buckets=int(node.get_attr('n_buckets')),
+            seed=int(node.get_attr('seed')),
+            hash_key=int(node.get_attr('hash_key')),
+            reuse_factor=int(node.get_attr('reuse_factor')),
+            io_type=str(node.model.config.get_config_value('IOType')),
+            accum_t=node.get_attr('accum_t').name,
+            weight_t=node.get_weights('weight').type.name,
+            bias_t=node.get_weights('bias').type.name,
+        )
+
+
+class HashedDenseFunctionTemplate(FunctionCallTemplate):
+    """The call of ``nnet::hashed_dense`` inside the top function."""
+
+    def __init__(self) -> None:
+        super().__init__(HashedDense, include_header=[f'nnet_utils/{KERNEL_HEADER}'])
+
+    def format(self, node) -> str:
+        params = self._default_function_params(node)
+        return render(
+            'hashed_dense_function.h.j2',
+            input_t=params['input_t'],
+            output_t=params['output_t'],
+            config=params['config'],
+            input=params['input'],
+            output=params['output'],
+            weights=node.get_weights('weight').name,
+            biases=node.get_weights('bias').name,
+        ).strip()
+
+
+TEMPLATES = (HashedDenseConfigTemplate, HashedDenseFunctionTemplate)

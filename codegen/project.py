@@ -1,0 +1,264 @@
+"""The build flow: model -> ingest -> hls4ml project (+ manifest, summary, compiled csim).
+
+FINN-style: a typed :class:`BuildConfig` and named steps run in order on a
+:class:`BuildState`. Everything is written into a temporary directory beside
+the output and moved into place only when the build is complete.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+
+from ..atomic import atomic_dir
+from ..errors import HashhlsError
+from ..frontend.hashing import layer_key
+from . import ingest as ingest_mod
+from .boards import Board, load_board
+from .fixed import DEFAULT_PRECISION, FixedType
+from .manifest import BuildManifest, LayerInfo
+from .precision import AUTO, LayerSpec, PrecisionPlan, layer_specs, parse_type, plan_precision, profile_table
+from .sources import ModelSource, load_model_source
+from .summary import summary_markdown
+
+log = logging.getLogger(__name__)
+
+PROJECT_NAME = "myproject"
+DEFAULT_REUSE_FACTOR = 64
+
+
+class IOType(str, enum.Enum):
+    PARALLEL = "io_parallel"
+    STREAM = "io_stream"
+
+
+class Step(str, enum.Enum):
+    LOAD = "load"
+    INGEST = "ingest"
+    PRECISION = "precision"
+    CONVERT = "convert"
+    WRITE_HLS = "write_hls"
+    WRITE_BUILD = "write_build"
+    COMPILE_CSIM = "compile_csim"
+
+
+@dataclass
+class BuildConfig:
+    """Everything ``hashhls build`` needs; the CLI fills it from its arguments."""
+
+    output_dir: Path
+    model: Path | None = None  #: .onnx, .pt checkpoint, or None for the bundled default
+    board: str = "pynq-z2"
+    precision: str = DEFAULT_PRECISION.cpp()  #: a type, or "auto"
+    layer_precision: list[str] = field(default_factory=list)  #: NAME=TYPE / NAME.TENSOR=TYPE
+    reuse_factor: int = DEFAULT_REUSE_FACTOR
+    io_type: IOType = IOType.PARALLEL
+    force: bool = False
+    compile_csim: bool = True
+    progress: bool = True
+
+    def validate(self) -> None:
+        if not 1 <= int(self.reuse_factor) <= 1_000_000:
+            raise HashhlsError(f"--reuse-factor must be a positive integer, got {self.reuse_factor}")
+        if self.io_type is not IOType.PARALLEL:
+            raise HashhlsError("only --io-type io_parallel is supported so far")
+        if self.precision != AUTO:
+            parse_type(self.precision)
+        from .precision import parse_overrides
+
+        parse_overrides(self.layer_precision)
+
+
+@dataclass
+class BuildState:
+    """What the steps hand each other."""
+
+    config: BuildConfig
+    board: Board
+    work_dir: Path
+    source: ModelSource | None = None
+    model: onnx.ModelProto | None = None
+    specs: list[LayerSpec] = field(default_factory=list)
+    plan: PrecisionPlan | None = None
+    hls_model: object = None
+    manifest: BuildManifest | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def step_load(s: BuildState) -> None:
+    s.source = load_model_source(s.config.model)
+
+
+def step_ingest(s: BuildState) -> None:
+    s.model = ingest_mod.ingest(s.source.model)
+    s.specs = layer_specs(s.model)
+    if not any(sp.kind in ("dense", "hashed_dense") for sp in s.specs):
+        raise HashhlsError("the model has no Gemm or HashedLinear layer to build")
+
+
+def step_precision(s: BuildState) -> None:
+    from .precision import parse_overrides
+
+    default: FixedType | str = AUTO if s.config.precision == AUTO else parse_type(s.config.precision)
+    s.plan = plan_precision(s.specs, input_shape(s.model), default, parse_overrides(s.config.layer_precision))
+    if s.plan.profile:
+        log.info("--precision auto (calibration: bundled MNIST):\n%s", profile_table(s.plan))
+
+
+def step_convert(s: BuildState) -> None:
+    import hls4ml
+
+    from .hls import register
+    from .hls.handlers import hls4ml_view
+    from .hls.writer import quiet
+
+    register()
+    layer_cfg = {name: {"Precision": p.as_strings()} for name, p in s.plan.layers.items()}
+    layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
+    hls_config = {
+        "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
+                  "Strategy": "Resource"},
+        "LayerName": layer_cfg,
+    }
+    kwargs = dict(output_dir=str(s.work_dir / "hls"), project_name=PROJECT_NAME, backend=s.board.backend,
+                  part=s.board.part, clock_period=s.board.clock_period_ns, io_type=s.config.io_type.value,
+                  hls_config=hls_config)
+    if s.board.hls4ml_board:
+        kwargs["board"] = s.board.hls4ml_board
+    try:
+        with quiet():
+            quantisers = {name: (p.weight.quantize, p.bias.quantize) for name, p in s.plan.layers.items()
+                          if p.weight is not None}
+            s.hls_model = hls4ml.converters.convert_from_onnx_model(hls4ml_view(s.model, quantisers), **kwargs)
+    except HashhlsError:
+        raise
+    except Exception as e:  # hls4ml raises bare Exception for unsupported models
+        raise HashhlsError(f"hls4ml could not convert the model: {e}") from e
+
+
+def step_write_hls(s: BuildState) -> None:
+    from .hls.writer import normalise_project, quiet
+
+    with quiet():
+        s.hls_model.write()
+    normalise_project(s.work_dir / "hls", s.hls_model, stamp=s.source.sha256[:8])
+
+
+def step_write_build(s: BuildState) -> None:
+    onnx.save_model(s.model, str(s.work_dir / "model.onnx"))
+    s.manifest = make_manifest(s)
+    s.manifest.write(s.work_dir)
+    (s.work_dir / "summary.md").write_text(summary_markdown(s.manifest, s.board, s.specs, s.plan))
+
+
+def step_compile_csim(s: BuildState) -> None:
+    if not s.config.compile_csim:
+        return
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__package__}.csim") is None:
+        log.warning("csim harness not available: skipping the C simulation compile")
+        return
+    csim = importlib.import_module(f"{__package__}.csim")
+    compile_build = getattr(csim, "compile_build", None)
+    if compile_build is None:
+        log.warning("csim harness has no compile_build(): skipping the C simulation compile")
+        return
+    compile_build(s.work_dir)
+
+
+BUILD_STEPS: tuple[tuple[Step, Callable[[BuildState], None]], ...] = (
+    (Step.LOAD, step_load),
+    (Step.INGEST, step_ingest),
+    (Step.PRECISION, step_precision),
+    (Step.CONVERT, step_convert),
+    (Step.WRITE_HLS, step_write_hls),
+    (Step.WRITE_BUILD, step_write_build),
+    (Step.COMPILE_CSIM, step_compile_csim),
+)
+
+
+def build(config: BuildConfig) -> BuildManifest:
+    """Run every build step into a temporary directory and move it to ``config.output_dir``."""
+    config.validate()
+    board = load_board(config.board)
+    if config.model is not None and not Path(config.model).is_file():
+        raise HashhlsError(f"model file not found: {config.model}")
+    with atomic_dir(config.output_dir, force=config.force) as tmp:
+        from tqdm import tqdm
+
+        state = BuildState(config, board, Path(tmp))
+        bar = tqdm(BUILD_STEPS, desc="hashhls build", unit="step", disable=not config.progress, leave=False)
+        for step, fn in bar:
+            bar.set_postfix_str(step.value)
+            t0 = time.perf_counter()
+            log.debug("build step %s", step.value)
+            fn(state)
+            state.timings[step.value] = time.perf_counter() - t0
+    log.info("wrote %s", config.output_dir)
+    return state.manifest
+
+
+# -- helpers ------------------------------------------------------------------
+
+def input_name(model: onnx.ModelProto) -> str:
+    inits = {t.name for t in model.graph.initializer}
+    return next(i.name for i in model.graph.input if i.name not in inits)
+
+
+def input_shape(model: onnx.ModelProto) -> list[int]:
+    inits = {t.name for t in model.graph.initializer}
+    x = next(i for i in model.graph.input if i.name not in inits)
+    return [d.dim_value for d in x.type.tensor_type.shape.dim][1:]
+
+
+def project_hash(hls_dir: Path) -> str:
+    """sha256 over the written hls/ tree: relative paths (sorted) and file bytes."""
+    h = hashlib.sha256()
+    for p in sorted(q for q in hls_dir.rglob("*") if q.is_file()):
+        rel = p.relative_to(hls_dir).as_posix()
+        h.update(rel.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+_KINDS = {"flatten": "flatten", "relu": "relu", "dense": "dense", "hashed_dense": "hashed_dense"}
+
+
+def make_manifest(s: BuildState) -> BuildManifest:
+    layers = []
+    shape = input_shape(s.model)
+    n = 1
+    for d in shape:
+        n *= d
+    rf = {layer.name: layer.get_attr("reuse_factor") for layer in s.hls_model.get_layers()}
+    for sp in s.specs:
+        p = s.plan.layers[sp.name]
+        n_in = sp.n_in or n
+        n_out = sp.n_out or n
+        info = LayerInfo(name=sp.name, kind=_KINDS[sp.kind], onnx_node=sp.name, n_in=n_in, n_out=n_out,
+                         precision=p.as_strings())
+        if sp.kind == "hashed_dense":
+            info.virtual_weights, info.stored_weights = sp.n_in * sp.n_out, sp.hash.buckets
+            info.seed, info.buckets = sp.hash.seed, sp.hash.buckets
+            info.attrs["hash_key"] = layer_key(sp.hash.seed)
+        elif sp.kind == "dense":
+            info.virtual_weights = info.stored_weights = sp.n_in * sp.n_out
+        if rf.get(sp.name) is not None and sp.kind in ("dense", "hashed_dense"):
+            info.attrs["reuse_factor"] = int(rf[sp.name])
+        layers.append(info)
+        n = n_out
+    return BuildManifest(
+        board=s.board.name, backend=s.board.backend, io_type=s.config.io_type.value,
+        reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=n,
+        input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
+        source=s.source.label, source_sha256=s.source.sha256, project_hash=project_hash(s.work_dir / "hls"),
+        project_name=PROJECT_NAME,
+    )

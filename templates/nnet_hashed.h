@@ -1,0 +1,105 @@
+// hashhls: dense layer with hashed weights, computing each weight's address on chip.
+//
+// The hash is docs/hash-spec.md, version 1 (HashedNets, Chen et al. 2015, with a
+// murmur3 fmix32 mix and multiply-high range reduction). Only the K bucket weights
+// are stored; no table of N*M weights, buckets or signs exists anywhere.
+//
+// Arithmetic (docs/design.md "Fixed point"): acc = bias + sum_i sign * w[bucket] * x_i
+// in an accumulator type wide enough to be exact, then one conversion to res_T
+// (its rounding and saturation).
+#ifndef NNET_HASHED_H_
+#define NNET_HASHED_H_
+
+#include <stdint.h>
+
+#include "nnet_common.h"
+
+namespace nnet {
+
+static const uint32_t hashhls_hash_version = 1;
+static const uint32_t hashhls_seed_salt = 0x9E3779B9u;
+
+// murmur3's 32-bit finaliser: 3 XOR-shifts (wiring + XOR) and 2 constant multiplies.
+inline uint32_t hashhls_fmix32(uint32_t h) {
+    #pragma HLS INLINE
+    h ^= h >> 16;
+    h = (uint32_t)(h * 0x85EBCA6Bu);
+    h ^= h >> 13;
+    h = (uint32_t)(h * 0xC2B2AE35u);
+    h ^= h >> 16;
+    return h;
+}
+
+// Per-layer key; the code generator folds it into a constant (config::hash_key).
+inline uint32_t hashhls_layer_key(uint32_t seed) { return hashhls_fmix32(seed ^ hashhls_seed_salt); }
+
+// Bucket in [0, n_buckets) and sign of flat virtual index f: one XOR with the key,
+// fmix32, and a 31x32-bit constant multiply (high half) by K. No divider, no table.
+inline void hashhls_bucket_sign(uint32_t f, uint32_t key, uint32_t n_buckets, uint32_t &bucket, bool &negative) {
+    #pragma HLS INLINE
+    const uint32_t h = hashhls_fmix32(f ^ key);
+    bucket = (uint32_t)((((uint64_t)(h >> 1)) * (uint64_t)n_buckets) >> 31);
+    negative = (h & 1u) != 0;
+}
+
+struct hashed_dense_config {
+    // Layer sizes
+    static const unsigned n_in = 10;
+    static const unsigned n_out = 10;
+    static const unsigned n_buckets = 10;
+    // Hash
+    static const unsigned seed = 0;
+    static const unsigned hash_key = 0;
+    // Resource / implementation
+    static const unsigned io_type = io_parallel;
+    static const unsigned reuse_factor = 1;
+    typedef float accum_t;
+    typedef float weight_t;
+    typedef float bias_t;
+};
+
+// Y[o] = B[o] + sum_i sign(o*n_in+i) * W[bucket(o*n_in+i)] * X[i]
+//
+// Each output's n_in products are split into n_lanes = ceil(n_in / reuse_factor)
+// parallel lanes; lane l handles inputs l*R .. l*R+R-1 over R pipelined cycles,
+// so the layer takes about n_out * R cycles and instantiates n_lanes multipliers
+// and n_lanes address units (each: 3 constant multipliers, see hash-spec.md).
+template <class data_T, class res_T, typename CONFIG_T>
+void hashed_dense(data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
+                  typename CONFIG_T::weight_t weights[CONFIG_T::n_buckets],
+                  typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    static const unsigned R = CONFIG_T::reuse_factor < 1 ? 1
+                              : (CONFIG_T::reuse_factor > CONFIG_T::n_in ? CONFIG_T::n_in : CONFIG_T::reuse_factor);
+    static const unsigned n_lanes = (CONFIG_T::n_in + R - 1) / R;
+
+Outputs:
+    for (unsigned o = 0; o < CONFIG_T::n_out; o++) {
+        typename CONFIG_T::accum_t acc = biases[o];
+    Reuse:
+        for (unsigned r = 0; r < R; r++) {
+            #pragma HLS PIPELINE II=1
+        Lanes:
+            for (unsigned l = 0; l < n_lanes; l++) {
+                #pragma HLS UNROLL
+                const unsigned i = l * R + r;
+                if (i < CONFIG_T::n_in) {
+                    uint32_t bucket;
+                    bool negative;
+                    hashhls_bucket_sign((uint32_t)(o * CONFIG_T::n_in + i), (uint32_t)CONFIG_T::hash_key,
+                                        (uint32_t)CONFIG_T::n_buckets, bucket, negative);
+                    // The product of two ap_fixed is exact; accum_t is wide enough to hold every partial sum.
+                    if (negative) {
+                        acc -= data[i] * weights[bucket];
+                    } else {
+                        acc += data[i] * weights[bucket];
+                    }
+                }
+            }
+        }
+        res[o] = (res_T)acc; // the one rounding/saturation, in res_T's modes
+    }
+}
+
+} // namespace nnet
+
+#endif
