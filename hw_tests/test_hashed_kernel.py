@@ -50,9 +50,12 @@ def _model(w, b) -> onnx.ModelProto:
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
 
 
+@pytest.mark.parametrize("path", ["csim-int64", "ap_fixed"])
 @pytest.mark.parametrize("precision", ["ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "ap_fixed<10,4,AP_RND_CONV,AP_SAT>",
                                        "ap_fixed<12,5,AP_TRN,AP_WRAP>"])
-def test_kernel_matches_the_fixed_point_spec(tmp_path, precision):
+def test_kernel_matches_the_fixed_point_spec(tmp_path, precision, path):
+    # Both the C-simulation fast path (native int64 sums) and the ap_fixed path that
+    # synthesis uses (-DHASHHLS_CSIM_APFIXED forces it in a C build) must meet the spec.
     if shutil.which("g++") is None:
         pytest.fail("g++ is required")
     rng = np.random.default_rng(1)
@@ -63,7 +66,8 @@ def test_kernel_matches_the_fixed_point_spec(tmp_path, precision):
                       board="none", compile_csim=False, progress=False))
     fw = tmp_path / "b" / "hls" / "firmware"
     (tmp_path / "driver.cpp").write_text(DRIVER.replace("N_IN", str(N_IN)).replace("N_OUT", str(N_OUT)))
-    subprocess.run(["g++", "-std=c++11", "-O1", "-I", str(fw / "ap_types"), "-I", str(fw),
+    flags = ["-DHASHHLS_CSIM_APFIXED"] if path == "ap_fixed" else []
+    subprocess.run(["g++", "-std=c++11", "-O1", *flags, "-I", str(fw / "ap_types"), "-I", str(fw),
                     f"-DWEIGHTS_DIR=\"{fw / 'weights'}\"", "driver.cpp", str(fw / "myproject.cpp"), "-o", "drv"],
                    cwd=tmp_path, check=True, capture_output=True)
     x = rng.uniform(-6, 6, (300, N_IN))  # large enough to overflow the narrow types
