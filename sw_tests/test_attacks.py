@@ -1,0 +1,161 @@
+"""Attacks: agreement with ART, real success over a noise baseline, budgets, targets, the twin, the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from hashhls.errors import HashhlsError
+from hashhls.frontend.attacks import ATTACKS, FixedPointTwin, make_attack
+from hashhls.frontend.attacks.craft import dense_copy
+from hashhls.frontend.checkpoint import load_checkpoint
+from hashhls.frontend.datasets import load_mnist
+from hashhls.frontend.zoo import default_checkpoint
+
+
+@pytest.fixture(scope="module")
+def model():
+    m, _ = load_checkpoint(default_checkpoint())
+    return m.eval()
+
+
+@pytest.fixture(scope="module")
+def data(model):
+    x, y = load_mnist(split="test", limit=120)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    with torch.no_grad():
+        ok = model(x).argmax(1) == y  # attack only what the model gets right
+    return x[ok][:100], y[ok][:100]
+
+
+def _success(model, x_adv, y):
+    with torch.no_grad():
+        return (model(x_adv).argmax(1) != y).float().mean().item()
+
+
+def _art_classifier(model):
+    art = pytest.importorskip("art.estimators.classification")
+    return art.PyTorchClassifier(model=model, loss=torch.nn.CrossEntropyLoss(), input_shape=(1, 28, 28),
+                                 nb_classes=10, clip_values=(0.0, 1.0))
+
+
+def test_fgsm_agrees_with_art(model, data):
+    from art.attacks.evasion import FastGradientMethod
+
+    x, y = data
+    ours = make_attack("fgsm", model, eps=0.1)(x, y).numpy()
+    ref = FastGradientMethod(_art_classifier(model), eps=0.1).generate(x.numpy(), y=np.eye(10)[y.numpy()])
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+
+
+def test_bim_agrees_with_art_pgd_without_random_start(model, data):
+    from art.attacks.evasion import ProjectedGradientDescent
+
+    x, y = data
+    ours = make_attack("bim", model, eps=0.1, alpha=0.02, steps=10)(x, y).numpy()
+    ref = ProjectedGradientDescent(_art_classifier(model), eps=0.1, eps_step=0.02, max_iter=10, num_random_init=0,
+                                   verbose=False).generate(x.numpy(), y=np.eye(10)[y.numpy()])
+    # Identical steps; a pixel may differ by float rounding at the eps-ball boundary.
+    assert np.mean(np.abs(ours - ref) > 1e-5) < 1e-3
+
+
+@pytest.mark.parametrize("name,kw", [("fgsm", {"eps": 0.1}), ("bim", {"eps": 0.1}), ("pgd", {"eps": 0.1}),
+                                     ("cw", {"steps": 60}), ("deepfool", {}), ("jsma", {})])
+def test_each_attack_beats_random_noise_of_the_same_size(model, data, name, kw):
+    x, y = data
+    x_adv = make_attack(name, model, **kw)(x, y)
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    d = x_adv - x
+    g = torch.Generator().manual_seed(0)
+    noise = torch.sign(torch.randn(x.shape, generator=g))
+    # Noise with each input's own L2 norm (and L-inf for the eps attacks): same size, no direction.
+    norms = d.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    x_noise = torch.clamp(x + noise / noise.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * norms, 0, 1)
+    if "eps" in kw:
+        assert d.abs().max() <= kw["eps"] + 1e-6
+        x_noise = torch.clamp(x + kw["eps"] * noise, 0, 1)
+    s_atk, s_noise = _success(model, x_adv, y), _success(model, x_noise, y)
+    assert s_atk >= s_noise + 0.25, (s_atk, s_noise)
+
+
+def test_targeted_pgd_reaches_the_target(model, data):
+    x, y = data
+    atk = make_attack("pgd", model, eps=0.2, steps=20, target_mode="random", seed=1)
+    target = atk.resolve_targets(x, y, None)
+    assert (target != y).all()
+    with torch.no_grad():
+        hit = (model(atk(x, y)).argmax(1) == target).float().mean().item()
+    assert hit > 0.7
+
+
+def test_square_is_query_only_and_counts_queries(model, data):
+    x, y = data[0][:30], data[1][:30]
+    calls = []
+
+    def predict(a: np.ndarray) -> np.ndarray:  # numpy in, scores out: nothing else is available
+        calls.append(len(a))
+        with torch.no_grad():
+            return model(torch.from_numpy(a)).numpy()
+
+    atk = make_attack("square", predict, eps=0.15, max_queries=200)
+    x_adv = atk(x, y)
+    assert (x_adv - x).abs().max() <= 0.15 + 1e-6
+    assert _success(model, x_adv, y) > 0.3
+    assert atk.queries.min() >= 1 and atk.queries.max() <= 200
+    assert sum(calls) == atk.queries.sum() + 0  # every image query is one row of one call
+
+
+def test_fixed_point_twin_is_bit_exact_with_the_emulator(tmp_path, model, data):
+    from hashhls.codegen.emulator import Emulator
+    from hashhls.codegen.project import BuildConfig, build
+
+    build(BuildConfig(output_dir=tmp_path / "b", model=None, compile_csim=False, progress=False))
+    x = data[0]
+    np.testing.assert_array_equal(FixedPointTwin(model)(x).detach().double().numpy(),
+                                  Emulator.from_build(tmp_path / "b").predict(x.numpy()))
+    # and its gradient is usable (straight-through), so gradient attacks can run on it
+    assert _success(FixedPointTwin(model), make_attack("fgsm", FixedPointTwin(model), eps=0.1)(*data), data[1]) > 0.5
+
+
+def test_dense_copy_computes_the_same_function(model, data):
+    with torch.no_grad():
+        torch.testing.assert_close(dense_copy(model)(data[0]), model(data[0]), rtol=1e-5, atol=1e-5)
+
+
+def test_registry_and_bad_arguments(model):
+    assert set(ATTACKS) == {"fgsm", "bim", "pgd", "cw", "deepfool", "jsma", "square"}
+    with pytest.raises(HashhlsError, match="unknown attack"):
+        make_attack("nope", model)
+    for eps in (0, -0.1, 1.5):
+        with pytest.raises(HashhlsError, match="eps"):
+            make_attack("fgsm", model, eps=eps)
+    with pytest.raises(HashhlsError, match="targeted"):
+        make_attack("deepfool", model, target_mode="random")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "hashhls", *map(str, args)], capture_output=True, text=True)
+
+
+def test_cli_attack_writes_what_replay_reads(tmp_path):
+    from hashhls.codegen.replay import AdvSet
+
+    out = tmp_path / "adv.npz"
+    r = _cli("attack", "--attack", "fgsm", "--eps", "0.05,0.1", "-n", "40", "-o", out)
+    assert r.returncode == 0, r.stderr
+    adv = AdvSet.load(out, input_shape=(1, 28, 28))
+    assert adv.x_adv.shape == (2, 40, 1, 28, 28) and adv.eps.tolist() == [0.05, 0.1]
+    assert adv.crafted_on == "hashed float" and adv.attack == "fgsm"
+
+
+@pytest.mark.parametrize("args,match", [(["--eps", "2"], "eps"), (["--attack", "nope"], "unknown attack"),
+                                        (["-n", "0"], "-n")])
+def test_cli_attack_bad_input(tmp_path, args, match):
+    out = tmp_path / "adv.npz"
+    r = _cli("attack", *args, "-o", out)
+    assert r.returncode == 2 and match in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
