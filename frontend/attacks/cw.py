@@ -16,7 +16,7 @@ from .base import Attack
 class CW(Attack):
     name = "cw"
 
-    def __init__(self, model, c: float = 1.0, kappa: float = 0.0, steps: int = 100, lr: float = 0.01,
+    def __init__(self, model, c: float = 10.0, kappa: float = 0.0, steps: int = 100, lr: float = 0.05,
                  search_steps: int = 5, **kw) -> None:
         super().__init__(model, **kw)
         self.c, self.kappa, self.steps, self.lr, self.search_steps = float(c), float(kappa), int(steps), lr, search_steps

@@ -1,0 +1,70 @@
+"""Helpers for the C-simulation tests: run the real build flow, build small ONNX chains inline."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN_DIR = REPO / "hw_tests" / "golden"
+
+
+def require_gxx() -> None:
+    if shutil.which("g++") is None:
+        pytest.fail("g++ is required for the C simulation tests")
+
+
+def make_build(out: Path, model: Path | None = None, **kwargs) -> Path:
+    """Run the real build flow (hls4ml project + compiled csim) into ``out``."""
+    from hashhls.codegen.project import BuildConfig, build
+
+    require_gxx()
+    kwargs.setdefault("board", "none")
+    build(BuildConfig(output_dir=out, model=model, progress=False, **kwargs))
+    return out
+
+
+def chain_onnx(layers: list[tuple], input_shape=(1, 28, 28), seed: int = 0, scale: float = 0.1,
+               flatten: bool = True) -> onnx.ModelProto:
+    """A feed-forward chain. layers: ("hashed", n_in, n_out, K, seed) | ("dense", n_in, n_out) | ("relu",).
+
+    Weights and biases are uniform in [-scale, scale], or given as extra tuple items (W, B).
+    """
+    rng = np.random.default_rng(seed)
+    nodes, inits, cur = [], [], "x"
+    if flatten:
+        nodes.append(helper.make_node("Flatten", [cur], ["flat"], name="flatten", axis=1))
+        cur = "flat"
+    n_out = None
+    for idx, spec in enumerate(layers):
+        out = f"t{idx}"
+        if spec[0] == "relu":
+            nodes.append(helper.make_node("Relu", [cur], [out], name=f"relu{idx}"))
+        else:
+            kind, n_in, n_out = spec[0], spec[1], spec[2]
+            shape = (spec[3],) if kind == "hashed" else (n_out, n_in)
+            extra = spec[5:] if kind == "hashed" else spec[3:]
+            w = extra[0] if extra else rng.uniform(-scale, scale, shape)
+            b = extra[1] if len(extra) > 1 else rng.uniform(-scale, scale, n_out)
+            inits += [numpy_helper.from_array(np.asarray(w, np.float32), f"W{idx}"),
+                      numpy_helper.from_array(np.asarray(b, np.float32), f"B{idx}")]
+            if kind == "dense":
+                nodes.append(helper.make_node("Gemm", [cur, f"W{idx}", f"B{idx}"], [out], name=f"dense{idx}",
+                                              transB=1))
+            else:
+                nodes.append(helper.make_node("HashedLinear", [cur, f"W{idx}", f"B{idx}"], [out],
+                                              name=f"hashed{idx}", domain="hashhls", seed=spec[4], in_features=n_in,
+                                              out_features=n_out))
+        cur = out
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                             ["N", *input_shape])],
+                              [helper.make_tensor_value_info(cur, TensorProto.FLOAT, ["N", n_out])],
+                              initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
+    model.ir_version = 9
+    return model
