@@ -151,7 +151,7 @@ def replay(adv: AdvSet, targets: dict[str, Predict], progress: bool = True) -> R
 
     results = []
     preds_adv_all = {}
-    for name, predict in tqdm(list(targets.items()), desc="replay", unit="target", disable=not progress):
+    for name, predict in tqdm(list(targets.items()), desc="replay", unit="target", disable=None if progress else True):
         pc = _labels(predict(adv.x_clean))
         pa = [_labels(predict(xa)) for xa in adv.x_adv]
         preds_adv_all[name] = pa

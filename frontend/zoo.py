@@ -179,3 +179,11 @@ def default_checkpoint() -> Path:
     if not path.is_file():
         raise HashhlsError(f"bundled default checkpoint is missing: {path} (run scripts/train_default.py)")
     return path
+
+
+def default_dense_parent() -> Path:
+    """The bundled dense parent of the default model (mnist-mlp, compression 1, same recipe and seed)."""
+    path = Path(__file__).resolve().parent / "pretrained" / "mnist-mlp-dense.pt"
+    if not path.is_file():
+        raise HashhlsError(f"bundled dense parent is missing: {path}")
+    return path

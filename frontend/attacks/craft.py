@@ -58,7 +58,7 @@ def craft(name: str, model, x: np.ndarray, y: np.ndarray, eps: Sequence[float], 
         kw = dict(hparams) if np.isnan(e) else {**hparams, "eps": e}
         atk = make_attack(name, model, **kw)
         parts, qs = [], []
-        for i in tqdm(range(0, len(x), batch_size), desc=f"{name} eps={e:g}", disable=not progress, leave=False):
+        for i in tqdm(range(0, len(x), batch_size), desc=f"{name} eps={e:g}", disable=None if progress else True, leave=False):
             parts.append(atk(torch.from_numpy(x[i:i + batch_size]), torch.from_numpy(y[i:i + batch_size])).numpy())
             if atk.queries is not None:
                 qs.append(atk.queries)
