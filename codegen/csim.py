@@ -218,6 +218,8 @@ class CsimModel:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Run a batch (float, shaped ``(N, *input_shape)``) and return float64 ``(N, n_out)`` outputs."""
         x = as_input_batch(x, self.input_shape)
+        if self.manifest.input_layout == "NHWC":  # the firmware reads channels-last feature maps
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
         n = len(x)
         if n == 0:
             return np.zeros((0, self.n_outputs))

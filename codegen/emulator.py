@@ -11,7 +11,13 @@ integer codes (``value = code * 2**-frac``):
    here: its fraction must hold every product; a WRAP accumulator wraps the
    final sum, which equals wrapping every partial sum since wrap is modular);
 4. one conversion of ``acc`` to the layer's result type (its rounding/overflow);
-5. ReLU is ``max(x, 0)`` converted to its result type; Flatten is an alias.
+5. ReLU is ``max(x, 0)`` converted to its result type; max pooling is the
+   max of quantised values (exact); Flatten is an alias.
+
+Feature maps are kept NCHW here; the C++ computes channels-last and transposes
+back before each Flatten, so the flattened features (and every output) agree.
+A convolution is the same exact sum over its ``C*kh*kw`` taps per output
+(zero padding adds nothing).
 
 It is the oracle the csim harness is tested against, and is vectorised over
 the batch: a matmul of integer codes in float64 is exact while every partial
@@ -30,6 +36,7 @@ import onnx
 from ..errors import HashhlsError
 from ..frontend.hashing import materialise
 from .fixed import FixedType, Overflow
+from .geometry import Window2D, im2col, maxpool2d
 from .manifest import BuildManifest, LayerInfo
 
 log = logging.getLogger(__name__)
@@ -37,7 +44,9 @@ log = logging.getLogger(__name__)
 _EXACT_F64 = 2.0**53
 _CHUNK = 4096
 _DENSE_KINDS = ("dense", "hashed_dense")
-SUPPORTED_KINDS = ("flatten", "relu", "dense", "hashed_dense")
+_CONV_KINDS = ("conv2d", "hashed_conv2d")
+SUPPORTED_KINDS = ("flatten", "relu", "maxpool2d", *_DENSE_KINDS, *_CONV_KINDS)
+_CONV_BATCH = 128  #: samples per im2col block (bounds the patch matrix's memory)
 
 
 @dataclass
@@ -48,11 +57,12 @@ class EmuLayer:
     kind: str
     in_type: FixedType
     out_type: FixedType
-    weight: np.ndarray | None = None  #: (n_out, n_in) int64 codes at weight frac (virtual for hashed)
+    weight: np.ndarray | None = None  #: (n_out, fan_in) int64 codes at weight frac (virtual for hashed)
     bias: np.ndarray | None = None  #: (n_out,) int64 codes already at accum frac
     accum: FixedType | None = None
     weight_frac: int = 0
     exact_f64: bool = True  #: the float64 matmul is exact for every input of in_type
+    window: Window2D | None = None  #: conv / pooling geometry (NCHW)
 
     def __post_init__(self) -> None:
         self._weight_t_f64 = None if self.weight is None else np.ascontiguousarray(self.weight.T, dtype=np.float64)
@@ -63,13 +73,29 @@ class EmuLayer:
             return x
         if self.kind == "relu":
             return self.out_type.requantize_codes(np.maximum(x, 0), self.in_type.frac)
-        if self.exact_f64:
-            s = (x.astype(np.float64) @ self._weight_t_f64).astype(np.int64)
+        if self.kind == "maxpool2d":
+            return self.out_type.requantize_codes(maxpool2d(x, self.window), self.in_type.frac)
+        if self.kind in _CONV_KINDS:
+            s = np.concatenate([self._conv_sums(x[i:i + _CONV_BATCH]) for i in range(0, len(x), _CONV_BATCH)])
+            bias = np.repeat(self.bias, self.window.out_h * self.window.out_w)  # NCHW: per channel
         else:
-            s = x @ self.weight.T  # int64, exact (bounded below 2**63 by from_build's check)
-        acc = (s << (self.accum.frac - self.in_type.frac - self.weight_frac)) + self.bias
+            s, bias = self._matmul(x), self.bias
+        acc = (s << (self.accum.frac - self.in_type.frac - self.weight_frac)) + bias
         acc = self.accum.overflow_codes(acc).astype(np.int64)
         return self.out_type.requantize_codes(acc, self.accum.frac)
+
+
+    def _matmul(self, x: np.ndarray) -> np.ndarray:
+        """Exact ``x @ W.T`` of integer codes."""
+        if self.exact_f64:
+            return (x.astype(np.float64) @ self._weight_t_f64).astype(np.int64)
+        return x @ self.weight.T  # int64, exact (bounded below 2**63 by from_build's check)
+
+    def _conv_sums(self, x: np.ndarray) -> np.ndarray:
+        """Exact per-output tap sums of a convolution, NCHW-flattened ``[N, out_c * out_h * out_w]``."""
+        patches = im2col(x, self.window)  # [N, P, fan_in]
+        s = self._matmul(patches.reshape(-1, self.window.fan_in)).reshape(len(x), -1, self.window.out_c)
+        return s.transpose(0, 2, 1).reshape(len(x), -1)
 
 
 def _ftype(info: LayerInfo, key: str) -> FixedType:
@@ -133,11 +159,12 @@ class Emulator:
                 layers.append(EmuLayer(info.name, info.kind, cur, cur))  # hls4ml aliases the array
                 continue
             out = _ftype(info, "result")
-            if info.kind == "relu":
-                layers.append(EmuLayer(info.name, info.kind, cur, out))
+            if info.kind in ("relu", "maxpool2d"):
+                spec = specs.get(info.name)
+                layers.append(EmuLayer(info.name, info.kind, cur, out, window=spec.window if spec else None))
                 cur = out
                 continue
-            layers.append(_dense_layer(info, specs.get(info.name), cur, out))
+            layers.append(_weighted_layer(info, specs.get(info.name), cur, out))
             cur = out
         if FixedType.parse(manifest.output_precision) != cur:
             raise HashhlsError(f"build manifest: output precision {manifest.output_precision} is not the last "
@@ -180,7 +207,7 @@ def as_input_batch(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _dense_layer(info: LayerInfo, spec, in_type: FixedType, out: FixedType) -> EmuLayer:
+def _weighted_layer(info: LayerInfo, spec, in_type: FixedType, out: FixedType) -> EmuLayer:
     if spec is None or spec.kind != info.kind:
         raise HashhlsError(f"model.onnx has no {info.kind} node named {info.name!r} (manifest and model disagree)")
     wt, bt, acc = _ftype(info, "weight"), _ftype(info, "bias"), _ftype(info, "accum")
@@ -190,9 +217,10 @@ def _dense_layer(info: LayerInfo, spec, in_type: FixedType, out: FixedType) -> E
                            f"({prod_frac}) or the bias ({bt.frac}); the emulator models exact accumulation only")
     w_codes = wt.to_codes(np.asarray(spec.weight, dtype=np.float32).astype(np.float64))
     b_codes = bt.to_codes(np.asarray(spec.bias, dtype=np.float32).astype(np.float64)) << (acc.frac - bt.frac)
-    if info.kind == "hashed_dense":
+    if spec.hash is not None:
         w_codes = materialise(w_codes, spec.hash)
-    w_codes = np.asarray(w_codes, dtype=np.int64).reshape(spec.n_out, spec.n_in)
+    rows = spec.window.out_c if spec.window is not None else spec.n_out
+    w_codes = np.asarray(w_codes, dtype=np.int64).reshape(rows, spec.fan_in)
     if (spec.n_in, spec.n_out) != (info.n_in, info.n_out):
         raise HashhlsError(f"layer {info.name!r}: manifest shape {info.n_in}x{info.n_out} != model.onnx "
                            f"{spec.n_in}x{spec.n_out}")
@@ -208,4 +236,4 @@ def _dense_layer(info: LayerInfo, spec, in_type: FixedType, out: FixedType) -> E
         # A saturating accumulator clips partial sums in loop order, which is not modelled.
         raise HashhlsError(f"layer {info.name!r}: saturating accumulator {acc} may overflow; not modelled")
     return EmuLayer(info.name, info.kind, in_type, out, w_codes, b_codes.astype(np.int64), acc,
-                    weight_frac=wt.frac, exact_f64=bound_sum < _EXACT_F64)
+                    weight_frac=wt.frac, exact_f64=bound_sum < _EXACT_F64, window=spec.window)

@@ -13,6 +13,10 @@ The model, per weighted layer at reuse factor R (each multiplier used R times):
   latency ~ R cycles; the N*M weights fill ``N*M*W / 18 Kib`` BRAM_18K, and at
   least enough 36-bit-wide banks to read all multipliers' words each cycle.
 
+* convolutions are the same per output pixel: a layer over ``P = out_h * out_w``
+  pixels is the dense or hashed estimate of a ``fan_in x n_filt`` layer
+  (``fan_in = C*kh*kw``), run ``P`` times (latency x P, same multipliers).
+
 Numbers are order-of-magnitude guides for choosing R and K. Run Vivado HLS
 (``build_prj.tcl``) for real figures.
 """
@@ -64,3 +68,8 @@ def dense(n_in: int, n_out: int, width: int, reuse: int) -> LayerEstimate:
 
 def cycles_to_us(cycles: int, clock_mhz: float) -> float:
     return cycles / clock_mhz
+
+
+def per_pixel(est: LayerEstimate, pixels: int) -> LayerEstimate:
+    """A convolution: the per-pixel layer estimate, run once per output pixel."""
+    return LayerEstimate(est.bram_18k, est.dsp, est.latency_cycles * pixels, est.multipliers)

@@ -5,8 +5,9 @@ Small named transformations in the qonnx style: each has ``apply(model) ->
 The result is still a valid ONNX model (its local functions untouched), so it
 is written into the build directory as ``model.onnx`` and runs in onnxruntime.
 
-Supported graphs are feed-forward chains of ``Flatten``, ``Relu``, ``Gemm`` (or ``MatMul``+``Add``)
-and ``hashhls::HashedLinear`` (``Identity``/``Dropout`` are removed). Every
+Supported graphs are feed-forward chains of ``Flatten``, ``Relu``, ``Gemm`` (or ``MatMul``+``Add``),
+``Conv``, ``MaxPool``, ``hashhls::HashedLinear`` and ``hashhls::HashedConv2d`` (``Identity``/``Dropout``
+are removed). Every
 name that reaches C++ goes through :func:`sanitise_identifier` first.
 """
 
@@ -28,7 +29,10 @@ log = logging.getLogger(__name__)
 
 HASHHLS_DOMAIN = "hashhls"
 #: (domain, op_type) pairs the build supports; "" is the default ONNX domain.
-SUPPORTED_OPS = {("", "Flatten"), ("", "Relu"), ("", "Gemm"), (HASHHLS_DOMAIN, "HashedLinear")}
+SUPPORTED_OPS = {("", "Flatten"), ("", "Relu"), ("", "Gemm"), ("", "Conv"), ("", "MaxPool"),
+                 (HASHHLS_DOMAIN, "HashedLinear"), (HASHHLS_DOMAIN, "HashedConv2d")}
+#: Ops that take an NCHW feature map; the rest of the weighted ops take [batch, features].
+SPATIAL_OPS = {("", "Conv"), ("", "MaxPool"), (HASHHLS_DOMAIN, "HashedConv2d")}
 #: Name of the symbolic batch dimension of the ingested model (hls4ml's view pins it to 1).
 BATCH_DIM = "N"
 _REMOVABLE_OPS = {("", "Identity"), ("", "Dropout")}
@@ -324,6 +328,8 @@ class InferShapes(Transformation):
             if axis != 1:
                 raise HashhlsError(f"Flatten node {node.name!r} has axis={axis}; only axis=1 is supported")
             return [1, int(np.prod(shape[1:]))]
+        if key in SPATIAL_OPS:
+            return InferShapes._window_shape(node, shape, inits)
         if len(shape) != 2:
             raise HashhlsError(f"node {node.name!r} ({node.op_type}) needs a flat [batch, features] input, got "
                                f"{shape}; add a Flatten before it")
@@ -354,6 +360,45 @@ class InferShapes(Transformation):
         if list(b.dims) != [n_out]:
             raise HashhlsError(f"HashedLinear node {node.name!r}: bias shape {list(b.dims)} != [{n_out}]")
         return [1, n_out]
+
+    @staticmethod
+    def _window_shape(node: onnx.NodeProto, shape: list[int], inits: dict) -> list[int]:
+        from .geometry import window_of
+
+        key = op_key(node)
+        if key == ("", "MaxPool"):
+            return [1, *window_of(node, shape).out_shape]
+        for name in node.input[1:]:
+            if name and name not in inits:
+                raise HashhlsError(f"node {node.name!r}: input {name!r} must be a constant initializer")
+        if len(node.input) < 2:
+            raise HashhlsError(f"node {node.name!r} ({node.op_type}) has no weight input")
+        w = inits[node.input[1]]
+        if key == ("", "Conv"):
+            out_c = int(w.dims[0]) if len(w.dims) == 4 else 0
+            win = window_of(node, shape, out_c)
+            if list(w.dims) != [win.out_c, win.in_c, win.kh, win.kw]:
+                raise HashhlsError(f"Conv node {node.name!r}: weight shape {list(w.dims)} does not match input "
+                                   f"channels {win.in_c} and kernel {win.kh}x{win.kw} (wrong input shape?)")
+        else:  # hashhls::HashedConv2d
+            n_in, n_out, seed = attr(node, "in_channels"), attr(node, "out_channels"), attr(node, "seed")
+            if not all(isinstance(v, int) for v in (n_in, n_out, seed)):
+                raise HashhlsError(f"HashedConv2d node {node.name!r} needs int attributes in_channels, "
+                                   "out_channels, seed")
+            win = window_of(node, shape, n_out)
+            if n_in != win.in_c:
+                raise HashhlsError(f"HashedConv2d node {node.name!r} expects {n_in} input channels but receives "
+                                   f"{win.in_c} (wrong input shape?)")
+            try:
+                layer_key(seed)
+                check_buckets(int(np.prod(w.dims)) if len(w.dims) == 1 else 0, win.out_c * win.fan_in)
+            except ValueError as e:
+                raise HashhlsError(f"HashedConv2d node {node.name!r}: {e}") from e
+        if len(node.input) < 3 or not node.input[2]:
+            raise HashhlsError(f"node {node.name!r} ({node.op_type}) needs a bias input (export with bias)")
+        if list(inits[node.input[2]].dims) != [win.out_c]:
+            raise HashhlsError(f"node {node.name!r}: bias shape {list(inits[node.input[2]].dims)} != [{win.out_c}]")
+        return [1, *win.out_shape]
 
 
 #: The ingest flow, in order. A pass is re-applied until it reports no change.

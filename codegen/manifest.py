@@ -50,6 +50,9 @@ class BuildManifest:
     layers: list[LayerInfo]
     source: str  #: what was built (file name or "bundled:<name>")
     source_sha256: str
+    #: how the C++ top function reads one sample: "flat" (C order of input_shape) or "NHWC" (channels-last
+    #: feature map, hls4ml's convolution layout; csim and the PYNQ driver's caller transpose NCHW inputs)
+    input_layout: str = "flat"
     project_hash: str = ""  #: content hash of the written C++ project (csim rebuilds when it changes)
     project_name: str = "myproject"
     hls_dir: str = "hls"  #: relative to the build directory

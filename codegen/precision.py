@@ -18,6 +18,7 @@ from onnx import numpy_helper
 from ..errors import HashhlsError
 from ..frontend.hashing import HashConfig, materialise
 from .fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
+from .geometry import Window2D, conv2d, maxpool2d, window_of
 from .ingest import HASHHLS_DOMAIN, attr, initializer_map, op_key
 
 log = logging.getLogger(__name__)
@@ -34,24 +35,79 @@ class LayerSpec:
     """What precision planning needs to know about one ingested node."""
 
     name: str
-    kind: str  #: flatten | relu | dense | hashed_dense
-    n_in: int = 0
-    n_out: int = 0
-    weight: np.ndarray | None = None  #: stored weights (K for hashed, (out, in) for dense)
+    kind: str  #: flatten | relu | dense | hashed_dense | conv2d | hashed_conv2d | maxpool2d
+    n_in: int = 0  #: flattened input size (features, or C*H*W)
+    n_out: int = 0  #: flattened output size
+    weight: np.ndarray | None = None  #: stored weights (K for hashed, (out, in[, kh, kw]) for dense)
     bias: np.ndarray | None = None
     hash: HashConfig | None = None
+    window: Window2D | None = None  #: conv and pooling geometry
+
+    @property
+    def weighted(self) -> bool:
+        return self.kind in WEIGHTED_KINDS
+
+    @property
+    def fan_in(self) -> int:
+        """Products summed into one output (sizes the exact accumulator)."""
+        return self.window.fan_in if self.window is not None and self.weighted else self.n_in
+
+    @property
+    def virtual_weights(self) -> int:
+        """N*M: the size of the (virtual) weight tensor."""
+        if not self.weighted:
+            return 0
+        return self.window.out_c * self.window.fan_in if self.window is not None else self.n_in * self.n_out
+
+    @property
+    def stored_weights(self) -> int:
+        """K for hashed layers, N*M for dense ones."""
+        return self.hash.buckets if self.hash is not None else self.virtual_weights
+
+    def virtual_weight(self) -> np.ndarray:
+        """The dense float64 weight tensor the hardware computes with: (out, in) or (out, in, kh, kw)."""
+        w = np.asarray(self.weight, dtype=np.float64)
+        return materialise(w, self.hash) if self.hash is not None else w
+
+
+#: Layer kinds with weights (and an accumulator).
+WEIGHTED_KINDS = ("dense", "hashed_dense", "conv2d", "hashed_conv2d")
+
+
+def _tensor_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """Per-sample shapes (no batch dimension) of the ingested model's tensors, from its value_info."""
+    out = {}
+    for v in (*model.graph.input, *model.graph.value_info, *model.graph.output):
+        dims = v.type.tensor_type.shape.dim
+        out[v.name] = [d.dim_value for d in dims][1:]
+    return out
 
 
 def layer_specs(model: onnx.ModelProto) -> list[LayerSpec]:
     """The ingested model's nodes as LayerSpecs, in execution order."""
     inits = {k: numpy_helper.to_array(v) for k, v in initializer_map(model).items()}
+    shapes = _tensor_shapes(model)
     specs = []
     for node in model.graph.node:
         key = op_key(node)
+        in_shape = shapes.get(node.input[0], [])
+        size = int(np.prod(in_shape)) if in_shape else 0
         if key == ("", "Flatten"):
-            specs.append(LayerSpec(node.name, "flatten"))
+            specs.append(LayerSpec(node.name, "flatten", size, size))
         elif key == ("", "Relu"):
-            specs.append(LayerSpec(node.name, "relu"))
+            specs.append(LayerSpec(node.name, "relu", size, size))
+        elif key == ("", "MaxPool"):
+            win = window_of(node, in_shape)
+            specs.append(LayerSpec(node.name, "maxpool2d", size, int(np.prod(win.out_shape)), window=win))
+        elif key == ("", "Conv"):
+            w, b = inits[node.input[1]], inits[node.input[2]]
+            win = window_of(node, in_shape, w.shape[0])
+            specs.append(LayerSpec(node.name, "conv2d", size, int(np.prod(win.out_shape)), w, b, window=win))
+        elif key == (HASHHLS_DOMAIN, "HashedConv2d"):
+            w, b = inits[node.input[1]], inits[node.input[2]]
+            win = window_of(node, in_shape, attr(node, "out_channels"))
+            cfg = HashConfig((win.out_c, win.in_c, win.kh, win.kw), attr(node, "seed"), w.size)
+            specs.append(LayerSpec(node.name, "hashed_conv2d", size, int(np.prod(win.out_shape)), w, b, cfg, win))
         elif key == ("", "Gemm"):
             w, b = inits[node.input[1]], inits[node.input[2]]
             specs.append(LayerSpec(node.name, "dense", w.shape[1], w.shape[0], w, b))
@@ -166,10 +222,12 @@ def float_forward(specs: list[LayerSpec], x: np.ndarray) -> dict[str, np.ndarray
     for s in specs:
         if s.kind == "relu":
             h = np.maximum(h, 0.0)
-        elif s.kind == "dense":
-            h = h @ s.weight.astype(np.float64).T + s.bias
-        elif s.kind == "hashed_dense":
-            h = h @ materialise(s.weight.astype(np.float64), s.hash).T + s.bias
+        elif s.kind in ("dense", "hashed_dense"):
+            h = h @ s.virtual_weight().T + s.bias
+        elif s.kind in ("conv2d", "hashed_conv2d"):
+            h = conv2d(h, s.virtual_weight(), s.bias.astype(np.float64), s.window)
+        elif s.kind == "maxpool2d":
+            h = maxpool2d(h, s.window)
         acts[s.name] = h
     return acts
 
@@ -223,8 +281,8 @@ def plan_precision(specs: list[LayerSpec], input_shape: list[int], default: Fixe
     layers: dict[str, LayerPrecision] = {}
     prev = inp
     for s in specs:
-        if s.kind in ("flatten", "relu"):
-            # Exact: a reshape, and ReLU on an already-quantised value (design.md step 5).
+        if not s.weighted:
+            # Exact: a reshape, ReLU or max on already-quantised values (design.md step 5).
             res = overrides.get(s.name, {}).get("result", prev)
             layers[s.name] = LayerPrecision(None, None, res, None)
         else:
@@ -233,7 +291,7 @@ def plan_precision(specs: list[LayerSpec], input_shape: list[int], default: Fixe
             res = choose(s.name, "result", acts.get(s.name))
             _check_fits(s, "weight", s.weight, w)
             _check_fits(s, "bias", s.bias, b)
-            layers[s.name] = LayerPrecision(w, b, res, accum_type(prev, w, b, s.n_in))
+            layers[s.name] = LayerPrecision(w, b, res, accum_type(prev, w, b, s.fan_in))
         prev = layers[s.name].result
     return PrecisionPlan(inp, layers, profile)
 

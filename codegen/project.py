@@ -99,8 +99,8 @@ def step_load(s: BuildState) -> None:
 def step_ingest(s: BuildState) -> None:
     s.model = ingest_mod.ingest(s.source.model)
     s.specs = layer_specs(s.model)
-    if not any(sp.kind in ("dense", "hashed_dense") for sp in s.specs):
-        raise HashhlsError("the model has no Gemm or HashedLinear layer to build")
+    if not any(sp.weighted for sp in s.specs):
+        raise HashhlsError("the model has no Gemm, Conv, HashedLinear or HashedConv2d layer to build")
 
 
 def step_precision(s: BuildState) -> None:
@@ -121,6 +121,9 @@ def step_convert(s: BuildState) -> None:
 
     register()
     layer_cfg = {name: {"Precision": p.as_strings()} for name, p in s.plan.layers.items()}
+    for sp in s.specs:
+        if sp.kind == "conv2d":  # hls4ml's stock conv kernels require reuse factor <= C*kh*kw
+            layer_cfg[sp.name]["ReuseFactor"] = min(int(s.config.reuse_factor), sp.fan_in)
     layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
         "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
@@ -229,35 +232,27 @@ def project_hash(hls_dir: Path) -> str:
     return h.hexdigest()
 
 
-_KINDS = {"flatten": "flatten", "relu": "relu", "dense": "dense", "hashed_dense": "hashed_dense"}
-
-
 def make_manifest(s: BuildState) -> BuildManifest:
     layers = []
-    shape = input_shape(s.model)
-    n = 1
-    for d in shape:
-        n *= d
     rf = {layer.name: layer.get_attr("reuse_factor") for layer in s.hls_model.get_layers()}
     for sp in s.specs:
         p = s.plan.layers[sp.name]
-        n_in = sp.n_in or n
-        n_out = sp.n_out or n
-        info = LayerInfo(name=sp.name, kind=_KINDS[sp.kind], onnx_node=sp.name, n_in=n_in, n_out=n_out,
-                         precision=p.as_strings())
-        if sp.kind == "hashed_dense":
-            info.virtual_weights, info.stored_weights = sp.n_in * sp.n_out, sp.hash.buckets
+        info = LayerInfo(name=sp.name, kind=sp.kind, onnx_node=sp.name, n_in=sp.n_in, n_out=sp.n_out,
+                         precision=p.as_strings(), virtual_weights=sp.virtual_weights,
+                         stored_weights=sp.stored_weights)
+        if sp.hash is not None:
             info.seed, info.buckets = sp.hash.seed, sp.hash.buckets
             info.attrs["hash_key"] = layer_key(sp.hash.seed)
-        elif sp.kind == "dense":
-            info.virtual_weights = info.stored_weights = sp.n_in * sp.n_out
-        if rf.get(sp.name) is not None and sp.kind in ("dense", "hashed_dense"):
+        if sp.window is not None:
+            info.attrs["window"] = sp.window.to_dict()
+        if rf.get(sp.name) is not None and sp.weighted:
             info.attrs["reuse_factor"] = int(rf[sp.name])
         layers.append(info)
-        n = n_out
+    shape = input_shape(s.model)
     return BuildManifest(
         board=s.board.name, backend=s.board.backend, io_type=s.config.io_type.value,
-        reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=n,
+        reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=s.specs[-1].n_out,
+        input_layout="NHWC" if any(sp.window for sp in s.specs) else "flat",
         input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
         source=s.source.label, source_sha256=s.source.sha256, project_hash=project_hash(s.work_dir / "hls"),
         project_name=PROJECT_NAME,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .boards import Board
-from .estimate import LayerEstimate, cycles_to_us, dense, hashed_dense
+from .estimate import LayerEstimate, cycles_to_us, dense, hashed_dense, per_pixel
 from .fixed import FixedType
 from .manifest import BuildManifest
 from .precision import LayerSpec, PrecisionPlan
@@ -11,10 +11,13 @@ from .precision import LayerSpec, PrecisionPlan
 
 def layer_estimates(spec: LayerSpec, width: int, reuse: int) -> tuple[LayerEstimate, LayerEstimate]:
     """(as built, dense equivalent) estimates of one weighted layer."""
-    dense_est = dense(spec.n_in, spec.n_out, width, reuse)
-    if spec.kind == "hashed_dense":
-        return hashed_dense(spec.n_in, spec.n_out, spec.hash.buckets, width, reuse), dense_est
-    return dense_est, dense_est
+    n_in, n_out = spec.fan_in, spec.virtual_weights // spec.fan_in
+    dense_est = dense(n_in, n_out, width, reuse)
+    built = hashed_dense(n_in, n_out, spec.hash.buckets, width, reuse) if spec.hash is not None else dense_est
+    if spec.window is not None:
+        pixels = spec.window.out_h * spec.window.out_w
+        return per_pixel(built, pixels), per_pixel(dense_est, pixels)
+    return built, dense_est
 
 
 def summary_markdown(manifest: BuildManifest, board: Board, specs: list[LayerSpec], plan: PrecisionPlan) -> str:
@@ -24,16 +27,16 @@ def summary_markdown(manifest: BuildManifest, board: Board, specs: list[LayerSpe
     tot_b = [0, 0, 0]
     tot_d = [0, 0, 0]
     for sp in specs:
-        if sp.kind not in ("dense", "hashed_dense"):
+        if not sp.weighted:
             continue
         p = plan.layers[sp.name]
         built, dense_eq = layer_estimates(sp, p.weight.width, reuse)
-        k = sp.hash.buckets if sp.hash else sp.n_in * sp.n_out
+        k = sp.stored_weights
         for tot, e in ((tot_b, built), (tot_d, dense_eq)):
             tot[0] += e.bram_18k
             tot[1] += e.dsp
             tot[2] += e.latency_cycles
-        rows.append(f"| {sp.name} | {sp.kind} | {sp.n_in * sp.n_out:,} | {k:,} | `{_short(p.weight)}` / "
+        rows.append(f"| {sp.name} | {sp.kind} | {sp.virtual_weights:,} | {k:,} | `{_short(p.weight)}` / "
                     f"`{_short(p.result)}` | {built.bram_18k} | {built.dsp} | {built.latency_cycles:,} | "
                     f"{dense_eq.bram_18k} | {dense_eq.dsp} | {dense_eq.latency_cycles:,} |")
     head = [
@@ -46,15 +49,15 @@ def summary_markdown(manifest: BuildManifest, board: Board, specs: list[LayerSpe
         "results.** Latency in clock cycles.",
         "",
         "The `est.` columns are the layer as built (hashed where hashed); `dense:` is the same layer with its "
-        "N*M weights stored (hls4ml's stock Dense).",
+        "N*M weights stored (hls4ml's stock Dense / Conv2D).",
         "",
         "| layer | kind | virtual N*M | stored | weight / result type | est. BRAM_18K | est. DSP | est. latency "
         "| dense: est. BRAM_18K | dense: est. DSP | dense: est. latency |",
         "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     lat_b, lat_d = tot_b[2], tot_d[2]
-    total = (f"| **total** | | {sum(s.n_in * s.n_out for s in specs if s.n_in):,} | "
-             f"{sum((s.hash.buckets if s.hash else s.n_in * s.n_out) for s in specs if s.n_in):,} | | "
+    total = (f"| **total** | | {sum(s.virtual_weights for s in specs):,} | "
+             f"{sum(s.stored_weights for s in specs):,} | | "
              f"{tot_b[0]} | {tot_b[1]} | {lat_b:,} | {tot_d[0]} | {tot_d[1]} | {lat_d:,} |")
     lines = head + rows + [total, ""]
     if board.resources is not None:

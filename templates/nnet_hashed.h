@@ -167,6 +167,129 @@ Outputs:
     }
 }
 
+struct hashed_conv2d_config {
+    // Geometry (channels-last feature maps, as hls4ml's Conv2D)
+    static const unsigned in_height = 10;
+    static const unsigned in_width = 10;
+    static const unsigned n_chan = 1;
+    static const unsigned out_height = 10;
+    static const unsigned out_width = 10;
+    static const unsigned n_filt = 1;
+    static const unsigned filt_height = 3;
+    static const unsigned filt_width = 3;
+    static const unsigned stride_height = 1;
+    static const unsigned stride_width = 1;
+    static const unsigned pad_top = 0;
+    static const unsigned pad_bottom = 0;
+    static const unsigned pad_left = 0;
+    static const unsigned pad_right = 0;
+    // Hash
+    static const unsigned n_buckets = 10;
+    static const unsigned seed = 0;
+    static const unsigned hash_key = 0;
+    // Resource / implementation
+    static const unsigned reuse_factor = 1;
+    typedef float accum_t;
+    typedef float weight_t;
+    typedef float bias_t;
+};
+
+// Y[oy][ox][f] = B[f] + sum_{c,ky,kx} sign(f_idx) * W[bucket(f_idx)] * X[oy*sh+ky-pt][ox*sw+kx-pl][c]
+// with f_idx = ((f*n_chan + c)*filt_height + ky)*filt_width + kx, the torch/ONNX kernel order
+// (docs/hash-spec.md); taps that fall in the zero padding contribute nothing.
+//
+// Per output pixel and filter, the fan_in = n_chan*kh*kw products are split into
+// ceil(fan_in / reuse_factor) lanes as in hashed_dense; latency ~ out_h*out_w*n_filt*R cycles.
+template <class data_T, class res_T, typename CONFIG_T>
+void hashed_conv2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
+                      res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
+                      typename CONFIG_T::weight_t weights[CONFIG_T::n_buckets],
+                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    static const unsigned KH = CONFIG_T::filt_height, KW = CONFIG_T::filt_width, C = CONFIG_T::n_chan;
+    static const unsigned fan_in = C * KH * KW;
+    static const unsigned R = CONFIG_T::reuse_factor < 1 ? 1
+                              : (CONFIG_T::reuse_factor > fan_in ? fan_in : CONFIG_T::reuse_factor);
+    static const unsigned n_lanes = (fan_in + R - 1) / R;
+
+#if !defined(__SYNTHESIS__) && !defined(HASHHLS_CSIM_APFIXED)
+    typedef hashhls_int_path<data_T, typename CONFIG_T::weight_t, typename CONFIG_T::bias_t, fan_in> P;
+    if (P::ok) {
+        // C simulation: the exact integer sum, with one filter's signed kernel codes (fan_in words,
+        // recomputed from the hash for every call) reused across all output pixels.
+        static int64_t x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan];
+        for (unsigned i = 0; i < CONFIG_T::in_height * CONFIG_T::in_width * C; i++) x[i] = hashhls_code(data[i]);
+        int64_t kern[fan_in];
+        for (unsigned f = 0; f < CONFIG_T::n_filt; f++) {
+            for (unsigned t = 0; t < fan_in; t++) {  // t = (c*KH + ky)*KW + kx
+                uint32_t bucket;
+                bool negative;
+                hashhls_bucket_sign((uint32_t)(f * fan_in + t), (uint32_t)CONFIG_T::hash_key,
+                                    (uint32_t)CONFIG_T::n_buckets, bucket, negative);
+                const int64_t w = hashhls_code(weights[bucket]);
+                kern[t] = negative ? -w : w;
+            }
+            const int64_t b = hashhls_code(biases[f]) << (P::frac - P::fb);
+            for (unsigned oy = 0; oy < CONFIG_T::out_height; oy++) {
+                for (unsigned ox = 0; ox < CONFIG_T::out_width; ox++) {
+                    int64_t sum = 0;
+                    for (unsigned ky = 0; ky < KH; ky++) {
+                        const int iy = (int)(oy * CONFIG_T::stride_height + ky) - (int)CONFIG_T::pad_top;
+                        if (iy < 0 || iy >= (int)CONFIG_T::in_height) continue;
+                        for (unsigned kx = 0; kx < KW; kx++) {
+                            const int ix = (int)(ox * CONFIG_T::stride_width + kx) - (int)CONFIG_T::pad_left;
+                            if (ix < 0 || ix >= (int)CONFIG_T::in_width) continue;
+                            const int64_t *px = &x[((unsigned)iy * CONFIG_T::in_width + (unsigned)ix) * C];
+                            for (unsigned c = 0; c < C; c++) sum += px[c] * kern[(c * KH + ky) * KW + kx];
+                        }
+                    }
+                    const int64_t acc = b + (sum << (P::frac - P::fd - P::fw));
+                    ap_fixed<64, 64 - P::frac> exact;
+                    exact.range(63, 0) = (uint64_t)acc;
+                    res[(oy * CONFIG_T::out_width + ox) * CONFIG_T::n_filt + f] = (res_T)exact;
+                }
+            }
+        }
+        return;
+    }
+#endif
+
+Pixels:
+    for (unsigned p = 0; p < CONFIG_T::out_height * CONFIG_T::out_width; p++) {
+        const unsigned oy = p / CONFIG_T::out_width, ox = p % CONFIG_T::out_width;
+    Filters:
+        for (unsigned f = 0; f < CONFIG_T::n_filt; f++) {
+            typename CONFIG_T::accum_t acc = biases[f];
+        Reuse:
+            for (unsigned r = 0; r < R; r++) {
+                #pragma HLS PIPELINE II=1
+            Lanes:
+                for (unsigned l = 0; l < n_lanes; l++) {
+                    #pragma HLS UNROLL
+                    const unsigned t = l * R + r;
+                    if (t < fan_in) {
+                        const unsigned c = t / (KH * KW), ky = (t / KW) % KH, kx = t % KW;
+                        const int iy = (int)(oy * CONFIG_T::stride_height + ky) - (int)CONFIG_T::pad_top;
+                        const int ix = (int)(ox * CONFIG_T::stride_width + kx) - (int)CONFIG_T::pad_left;
+                        if (iy >= 0 && iy < (int)CONFIG_T::in_height && ix >= 0 && ix < (int)CONFIG_T::in_width) {
+                            uint32_t bucket;
+                            bool negative;
+                            hashhls_bucket_sign((uint32_t)(f * fan_in + t), (uint32_t)CONFIG_T::hash_key,
+                                                (uint32_t)CONFIG_T::n_buckets, bucket, negative);
+                            const data_T v = data[((unsigned)iy * CONFIG_T::in_width + (unsigned)ix) * C + c];
+                            if (negative) {
+                                acc -= v * weights[bucket];
+                            } else {
+                                acc += v * weights[bucket];
+                            }
+                        }
+                    }
+                }
+            }
+            res[p * CONFIG_T::n_filt + f] = (res_T)acc; // the one rounding/saturation, in res_T's modes
+        }
+    }
+}
+
 } // namespace nnet
 
 #endif

@@ -6,8 +6,8 @@ folded into a 32-bit key at code-generation time), and its C++ kernel
 (``templates/nnet_hashed.h``) computes each weight's bucket and sign on chip.
 
 It deliberately does not subclass hls4ml's ``Dense`` so that no stock
-optimizer pass (weight compression, strategy rewrites, ...) matches it. A
-``HashedConv2D`` follows the same pattern: the attributes below, plus the
+optimizer pass (weight compression, strategy rewrites, ...) matches it.
+``HashedConv2D`` follows the same pattern with hls4ml's channels-last
 convolution geometry, and its own kernel in the same header.
 """
 
@@ -57,5 +57,42 @@ class HashedDense(Layer):
         self.add_weights_variable(name='bias', var_name='b{index}', data=np.asarray(self.get_attr('bias_data')))
 
 
+class HashedConv2D(Layer):
+    """2-D convolution (channels-last feature maps) with a hashed ``(n_filt, n_chan, kh, kw)`` kernel.
+
+    Attributes (set by the ONNX handler): hls4ml's Conv2D geometry (``in_height``,
+    ``in_width``, ``n_chan``, ``out_height``, ``out_width``, ``n_filt``,
+    ``filt_height``, ``filt_width``, ``stride_*``, ``pad_*``), plus ``n_buckets``,
+    ``seed`` (``hash_key`` derived), ``weight_data`` ``[K]`` and ``bias_data`` ``[n_filt]``.
+    The hash indexes the kernel in torch/ONNX order, ``((f*n_chan + c)*kh + y)*kw + x``.
+    """
+
+    _expected_attributes = [
+        *(Attribute(a) for a in ('in_height', 'in_width', 'n_chan', 'out_height', 'out_width', 'n_filt',
+                                 'filt_height', 'filt_width', 'stride_height', 'stride_width',
+                                 'pad_top', 'pad_bottom', 'pad_left', 'pad_right')),
+        Attribute('n_buckets'),
+        Attribute('seed'),
+        Attribute('hash_key'),
+        WeightAttribute('weight'),
+        WeightAttribute('bias'),
+        TypeAttribute('weight'),
+        TypeAttribute('bias'),
+        TypeAttribute('accum'),
+        ConfigurableAttribute('reuse_factor', default=1),
+    ]
+
+    def initialize(self) -> None:
+        a = self.attributes
+        n_virtual = int(a['n_filt']) * int(a['n_chan']) * int(a['filt_height']) * int(a['filt_width'])
+        weights = np.asarray(self.get_attr('weight_data'), dtype=np.float64).reshape(-1)
+        check_buckets(weights.size, n_virtual)
+        self.set_attr('n_buckets', int(weights.size))
+        self.set_attr('hash_key', layer_key(int(a['seed'])))
+        self.add_output_variable([int(a['out_height']), int(a['out_width']), int(a['n_filt'])])
+        self.add_weights_variable(name='weight', var_name='w{index}', data=weights)
+        self.add_weights_variable(name='bias', var_name='b{index}', data=np.asarray(self.get_attr('bias_data')))
+
+
 #: IR class name -> class, registered with hls4ml.model.layers.register_layer.
-LAYERS = {'HashedDense': HashedDense}
+LAYERS = {'HashedDense': HashedDense, 'HashedConv2D': HashedConv2D}

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
-from .layers import HashedDense
+from .layers import HashedConv2D, HashedDense
 
 KERNEL_HEADER = 'nnet_hashed.h'
 
@@ -83,4 +83,50 @@ class HashedDenseFunctionTemplate(FunctionCallTemplate):
         ).strip()
 
 
-TEMPLATES = (HashedDenseConfigTemplate, HashedDenseFunctionTemplate)
+_CONV_GEOMETRY = ('in_height', 'in_width', 'n_chan', 'out_height', 'out_width', 'n_filt', 'filt_height',
+                  'filt_width', 'stride_height', 'stride_width', 'pad_top', 'pad_bottom', 'pad_left', 'pad_right')
+
+
+class HashedConv2DConfigTemplate(LayerConfigTemplate):
+    """``struct configN : nnet::hashed_conv2d_config`` for one HashedConv2D layer."""
+
+    def __init__(self) -> None:
+        super().__init__(HashedConv2D)
+
+    def format(self, node) -> str:
+        return render(
+            'hashed_conv2d_config.h.j2',
+            index=int(node.index),
+            geometry={k: int(node.get_attr(k)) for k in _CONV_GEOMETRY},
+            n_buckets=int(node.get_attr('n_buckets')),
+            seed=int(node.get_attr('seed')),
+            hash_key=int(node.get_attr('hash_key')),
+            reuse_factor=int(node.get_attr('reuse_factor')),
+            accum_t=node.get_attr('accum_t').name,
+            weight_t=node.get_weights('weight').type.name,
+            bias_t=node.get_weights('bias').type.name,
+        )
+
+
+class HashedConv2DFunctionTemplate(FunctionCallTemplate):
+    """The call of ``nnet::hashed_conv2d_cl`` inside the top function."""
+
+    def __init__(self) -> None:
+        super().__init__(HashedConv2D, include_header=[f'nnet_utils/{KERNEL_HEADER}'])
+
+    def format(self, node) -> str:
+        params = self._default_function_params(node)
+        return render(
+            'hashed_conv2d_function.h.j2',
+            input_t=params['input_t'],
+            output_t=params['output_t'],
+            config=params['config'],
+            input=params['input'],
+            output=params['output'],
+            weights=node.get_weights('weight').name,
+            biases=node.get_weights('bias').name,
+        ).strip()
+
+
+TEMPLATES = (HashedDenseConfigTemplate, HashedDenseFunctionTemplate, HashedConv2DConfigTemplate,
+             HashedConv2DFunctionTemplate)

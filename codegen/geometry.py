@@ -1,0 +1,163 @@
+"""The geometry of a 2-D convolution or pooling node, read and validated once.
+
+Every consumer (shape inference, precision planning, the hls4ml view, the
+emulator, the estimates) takes a :class:`Window2D` from :func:`window_of`
+rather than reading ONNX attributes itself. Unsupported attributes (dilation,
+groups, ``auto_pad``, ``ceil_mode``, padded max pooling) are refused here,
+naming the node and the attribute, before any C++ is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import onnx
+
+from ..errors import HashhlsError
+from .ingest import HASHHLS_DOMAIN, attr, op_key
+
+
+@dataclass(frozen=True)
+class Window2D:
+    """A sliding window over an NCHW feature map (ONNX ``pads`` order: top, left, bottom, right)."""
+
+    in_c: int
+    in_h: int
+    in_w: int
+    out_c: int
+    kh: int
+    kw: int
+    sh: int = 1
+    sw: int = 1
+    pad_t: int = 0
+    pad_l: int = 0
+    pad_b: int = 0
+    pad_r: int = 0
+
+    @property
+    def out_h(self) -> int:
+        return (self.in_h + self.pad_t + self.pad_b - self.kh) // self.sh + 1
+
+    @property
+    def out_w(self) -> int:
+        return (self.in_w + self.pad_l + self.pad_r - self.kw) // self.sw + 1
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        return self.in_c, self.in_h, self.in_w
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        return self.out_c, self.out_h, self.out_w
+
+    @property
+    def fan_in(self) -> int:
+        """Products summed into one output of a convolution: in_c * kh * kw."""
+        return self.in_c * self.kh * self.kw
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "out_h": self.out_h, "out_w": self.out_w}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Window2D:
+        return cls(**{k: int(d[k]) for k in cls.__dataclass_fields__})
+
+
+def _ints(node: onnx.NodeProto, name: str, n: int, default: int) -> list[int]:
+    value = attr(node, name)
+    if value is None:
+        return [default] * n
+    value = [int(v) for v in value]
+    if len(value) != n:
+        raise HashhlsError(f"node {node.name!r}: attribute {name!r} must have {n} values, got {value}")
+    return value
+
+
+def window_of(node: onnx.NodeProto, in_shape: list[int] | tuple[int, ...], out_channels: int | None = None
+              ) -> Window2D:
+    """The validated window of a ``Conv``, ``hashhls::HashedConv2d`` or ``MaxPool`` node.
+
+    Args:
+        node: the ONNX node.
+        in_shape: its input ``[batch, C, H, W]`` (or ``[C, H, W]``).
+        out_channels: output channels of a convolution (from its weight); None for pooling.
+    """
+    shape = [int(d) for d in in_shape][-3:]
+    if len(in_shape) not in (3, 4) or any(d < 1 for d in shape):
+        raise HashhlsError(f"node {node.name!r} ({node.op_type}) needs an NCHW feature map, got input shape "
+                           f"{list(in_shape)}")
+    key = op_key(node)
+    name = node.name
+    if attr(node, "auto_pad", "NOTSET") not in ("NOTSET", ""):
+        raise HashhlsError(f"node {name!r}: attribute 'auto_pad'={attr(node, 'auto_pad')!r} is unsupported "
+                           "(give explicit 'pads')")
+    if any(d != 1 for d in _ints(node, "dilations", 2, 1)):
+        raise HashhlsError(f"node {name!r}: attribute 'dilations'={attr(node, 'dilations')} is unsupported "
+                           "(only 1)")
+    if int(attr(node, "group", 1)) != 1:
+        raise HashhlsError(f"node {name!r}: attribute 'group'={attr(node, 'group')} is unsupported (only 1)")
+    kernel = attr(node, "kernel_shape")
+    if kernel is None or len(kernel) != 2:
+        raise HashhlsError(f"node {name!r}: attribute 'kernel_shape' must give 2 sizes, got {kernel}")
+    kh, kw = (int(k) for k in kernel)
+    sh, sw = _ints(node, "strides", 2, 1)
+    pads = _ints(node, "pads", 4, 0)
+    if min(kh, kw, sh, sw) < 1 or min(pads) < 0:
+        raise HashhlsError(f"node {name!r}: kernel, strides must be positive and pads non-negative")
+    if key == ("", "MaxPool"):
+        if int(attr(node, "ceil_mode", 0)):
+            raise HashhlsError(f"node {name!r}: attribute 'ceil_mode'=1 is unsupported")
+        if int(attr(node, "storage_order", 0)):
+            raise HashhlsError(f"node {name!r}: attribute 'storage_order'=1 is unsupported")
+        if any(pads):
+            raise HashhlsError(f"node {name!r}: attribute 'pads'={pads} is unsupported for MaxPool (only 0)")
+        out_channels = shape[0]
+    elif key in (("", "Conv"), (HASHHLS_DOMAIN, "HashedConv2d")):
+        if out_channels is None or out_channels < 1:
+            raise HashhlsError(f"node {name!r}: cannot tell its number of output channels")
+    else:
+        raise HashhlsError(f"node {name!r}: {node.op_type} is not a 2-D window op")
+    w = Window2D(shape[0], shape[1], shape[2], int(out_channels), kh, kw, sh, sw, pads[0], pads[1], pads[2], pads[3])
+    if w.out_h < 1 or w.out_w < 1:
+        raise HashhlsError(f"node {name!r}: a {kh}x{kw} window does not fit the {shape[1]}x{shape[2]} input "
+                           f"with pads {pads}")
+    if max(pads[0], pads[2]) >= kh or max(pads[1], pads[3]) >= kw:
+        raise HashhlsError(f"node {name!r}: attribute 'pads'={pads} must be smaller than the kernel {kh}x{kw}")
+    return w
+
+
+def im2col(x, win: Window2D):
+    """Patches of an NCHW batch: ``[N, out_h * out_w, C * kh * kw]`` (zero padding; any numeric dtype).
+
+    The patch axis is ordered (c, ky, kx), the order of a torch/ONNX weight
+    ``(out, in, kh, kw)`` flattened per output channel, so a convolution is
+    ``im2col(x) @ W.reshape(out, -1).T``.
+    """
+    import numpy as np
+
+    x = np.asarray(x).reshape(-1, *win.in_shape)
+    if win.pad_t or win.pad_b or win.pad_l or win.pad_r:
+        x = np.pad(x, ((0, 0), (0, 0), (win.pad_t, win.pad_b), (win.pad_l, win.pad_r)))
+    v = np.lib.stride_tricks.sliding_window_view(x, (win.kh, win.kw), axis=(2, 3))
+    v = v[:, :, ::win.sh, ::win.sw][:, :, :win.out_h, :win.out_w]  # [N, C, oh, ow, kh, kw]
+    return v.transpose(0, 2, 3, 1, 4, 5).reshape(len(x), win.out_h * win.out_w, win.fan_in)
+
+
+def conv2d(x, weight, bias, win: Window2D):
+    """NCHW convolution by im2col (float64 or int64, exact in integers): ``[N, out_c * out_h * out_w]``."""
+    import numpy as np
+
+    patches = im2col(x, win)
+    y = patches @ np.asarray(weight).reshape(win.out_c, -1).T + bias  # [N, P, out_c]
+    return y.transpose(0, 2, 1).reshape(len(patches), -1)
+
+
+def maxpool2d(x, win: Window2D):
+    """NCHW max pooling: ``[N, C * out_h * out_w]``."""
+    import numpy as np
+
+    x = np.asarray(x).reshape(-1, *win.in_shape)
+    n = len(x)
+    per_channel = im2col(x.reshape(n * win.in_c, 1, win.in_h, win.in_w), Window2D(1, win.in_h, win.in_w, 1, win.kh,
+                                                                               win.kw, win.sh, win.sw))
+    return per_channel.max(axis=2).reshape(n, -1)
