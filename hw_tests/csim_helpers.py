@@ -31,7 +31,9 @@ def make_build(out: Path, model: Path | None = None, **kwargs) -> Path:
 
 def chain_onnx(layers: list[tuple], input_shape=(1, 28, 28), seed: int = 0, scale: float = 0.1,
                flatten: bool = True) -> onnx.ModelProto:
-    """A feed-forward chain. layers: ("hashed", n_in, n_out, K, seed) | ("dense", n_in, n_out) | ("relu",).
+    """A feed-forward chain. layers: ("hashed", n_in, n_out, K, seed) | ("dense", n_in, n_out) | ("relu",)
+    | ("flatten",) | ("maxpool", k, stride) | ("conv", c_in, c_out, k, stride, pads)
+    | ("hashedconv", c_in, c_out, k, stride, pads, K, seed), with ONNX ``pads`` (top, left, bottom, right).
 
     Weights and biases are uniform in [-scale, scale], or given as extra tuple items (W, B).
     """
@@ -45,6 +47,27 @@ def chain_onnx(layers: list[tuple], input_shape=(1, 28, 28), seed: int = 0, scal
         out = f"t{idx}"
         if spec[0] == "relu":
             nodes.append(helper.make_node("Relu", [cur], [out], name=f"relu{idx}"))
+        elif spec[0] == "flatten":
+            nodes.append(helper.make_node("Flatten", [cur], [out], name=f"flatten{idx}", axis=1))
+        elif spec[0] == "maxpool":
+            nodes.append(helper.make_node("MaxPool", [cur], [out], name=f"pool{idx}", kernel_shape=[spec[1]] * 2,
+                                          strides=[spec[2]] * 2))
+        elif spec[0] in ("conv", "hashedconv"):
+            kind, c_in, c_out, k, stride, pads = spec[:6]
+            shape = (spec[6],) if kind == "hashedconv" else (c_out, c_in, k, k)
+            extra = spec[8:] if kind == "hashedconv" else spec[6:]
+            w = extra[0] if extra else rng.uniform(-scale, scale, shape)
+            b = extra[1] if len(extra) > 1 else rng.uniform(-scale, scale, c_out)
+            inits += [numpy_helper.from_array(np.asarray(w, np.float32), f"W{idx}"),
+                      numpy_helper.from_array(np.asarray(b, np.float32), f"B{idx}")]
+            geometry = dict(kernel_shape=[k, k], strides=[stride, stride], pads=list(pads))
+            if kind == "conv":
+                nodes.append(helper.make_node("Conv", [cur, f"W{idx}", f"B{idx}"], [out], name=f"conv{idx}",
+                                              **geometry))
+            else:
+                nodes.append(helper.make_node("HashedConv2d", [cur, f"W{idx}", f"B{idx}"], [out],
+                                              name=f"hconv{idx}", domain="hashhls", seed=spec[7], in_channels=c_in,
+                                              out_channels=c_out, **geometry))
         else:
             kind, n_in, n_out = spec[0], spec[1], spec[2]
             shape = (spec[3],) if kind == "hashed" else (n_out, n_in)
@@ -63,7 +86,7 @@ def chain_onnx(layers: list[tuple], input_shape=(1, 28, 28), seed: int = 0, scal
         cur = out
     graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
                                                                              ["N", *input_shape])],
-                              [helper.make_tensor_value_info(cur, TensorProto.FLOAT, ["N", n_out])],
+                              [helper.make_tensor_value_info(cur, TensorProto.FLOAT, ["N", n_out or 1])],
                               initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
     model.ir_version = 9

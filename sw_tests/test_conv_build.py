@@ -1,0 +1,139 @@
+"""Convolutions in the build flow (no C++ compiled): ingest, unsupported attributes, the channels-last
+hls4ml project, the manifest, the summary's dense-vs-hashed estimates, and the emulator's conv arithmetic
+against an independent torch computation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from hashhls.codegen import ingest as ing
+from hashhls.codegen.emulator import Emulator
+from hashhls.codegen.fixed import FixedType
+from hashhls.codegen.geometry import Window2D, conv2d, im2col, maxpool2d
+from hashhls.codegen.manifest import BuildManifest
+from hashhls.codegen.project import BuildConfig, build
+from hashhls.errors import HashhlsError
+from hashhls.frontend.hashing import HashConfig, materialise
+
+
+def _conv_model(conv_attrs: dict | None = None, pool_attrs: dict | None = None, hashed: bool = True,
+                name: str = "c1") -> onnx.ModelProto:
+    rng = np.random.default_rng(0)
+    attrs = dict(kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]) | (conv_attrs or {})
+    if hashed:
+        w = numpy_helper.from_array(rng.uniform(-.3, .3, 20).astype(np.float32), "W")
+        conv = helper.make_node("HashedConv2d", ["x", "W", "B"], ["c"], name=name, domain="hashhls", seed=1,
+                                in_channels=1, out_channels=4, **attrs)
+    else:
+        w = numpy_helper.from_array(rng.uniform(-.3, .3, (4, 1, 3, 3)).astype(np.float32), "W")
+        conv = helper.make_node("Conv", ["x", "W", "B"], ["c"], name=name, **attrs)
+    nodes = [conv, helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("MaxPool", ["r"], ["p"], name="pool", **(dict(kernel_shape=[2, 2], strides=[2, 2])
+                                                                         | (pool_attrs or {}))),
+             helper.make_node("Flatten", ["p"], ["f"], name="flat", axis=1),
+             helper.make_node("Gemm", ["f", "W2", "B2"], ["y"], name="fc", transB=1)]
+    inits = [w, numpy_helper.from_array(rng.uniform(-.1, .1, 4).astype(np.float32), "B"),
+             numpy_helper.from_array(rng.uniform(-.1, .1, (10, 4 * 14 * 14)).astype(np.float32), "W2"),
+             numpy_helper.from_array(np.zeros(10, np.float32), "B2")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 28, 28])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
+    m.ir_version = 9
+    return m
+
+
+@pytest.mark.parametrize("conv_attrs, pool_attrs, match", [
+    ({"dilations": [2, 2]}, None, r"node 'c1': attribute 'dilations'"),
+    ({"group": 2}, None, r"node 'c1': attribute 'group'"),
+    ({"auto_pad": "SAME_UPPER"}, None, r"node 'c1': attribute 'auto_pad'"),
+    ({"pads": [3, 3, 3, 3]}, None, r"node 'c1': attribute 'pads'"),
+    ({"kernel_shape": [3, 3, 3]}, None, r"node 'c1': attribute 'kernel_shape'"),
+    (None, {"ceil_mode": 1}, r"node 'pool': attribute 'ceil_mode'"),
+    (None, {"pads": [1, 1, 1, 1]}, r"node 'pool': attribute 'pads'"),
+])
+def test_unsupported_conv_attributes_name_node_and_attribute(conv_attrs, pool_attrs, match):
+    with pytest.raises(HashhlsError, match=match):
+        ing.ingest(_conv_model(conv_attrs, pool_attrs))
+
+
+def test_unsupported_attribute_fails_before_any_cpp_is_written(tmp_path):
+    onnx.save(_conv_model({"dilations": [2, 2]}, hashed=False), str(tmp_path / "m.onnx"))
+    res = subprocess.run([sys.executable, "-m", "hashhls", "build", str(tmp_path / "m.onnx"), "--board", "none",
+                          "-o", str(tmp_path / "out")], capture_output=True, text=True)
+    assert res.returncode != 0
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and "dilations" in err[0] and "'c1'" in err[0] and "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temporary left either
+
+
+def test_conv_shapes_are_inferred_and_checked():
+    out = ing.ingest(_conv_model())
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim][1:] for v in out.graph.value_info}
+    conv, pool = out.graph.node[0], out.graph.node[2]
+    assert shapes[conv.output[0]] == [4, 28, 28] and shapes[pool.output[0]] == [4, 14, 14]
+    bad = _conv_model()
+    bad.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 3  # 3 channels into a 1-channel conv
+    with pytest.raises(HashhlsError, match="expects 1 input channels but receives 3"):
+        ing.ingest(bad)
+
+
+@pytest.fixture(scope="module")
+def conv_build(tmp_path_factory):
+    d = tmp_path_factory.mktemp("conv")
+    onnx.save(_conv_model(), str(d / "m.onnx"))
+    build(BuildConfig(output_dir=d / "b", model=d / "m.onnx", board="pynq-z2", compile_csim=False, progress=False,
+                      reuse_factor=4))
+    return d / "b"
+
+
+def test_conv_project_is_channels_last_and_stores_k_words(conv_build):
+    manifest = BuildManifest.read(conv_build)
+    assert manifest.input_layout == "NHWC"
+    conv = manifest.layers[0]
+    assert (conv.kind, conv.virtual_weights, conv.stored_weights, conv.buckets) == ("hashed_conv2d", 36, 20, 20)
+    assert conv.attrs["window"]["out_h"] == 28
+    fw = conv_build / "hls" / "firmware"
+    params = (fw / "parameters.h").read_text()
+    assert "nnet::hashed_conv2d_config" in params and "n_buckets = 20;" in params
+    assert "[28*28*1]" in (fw / "myproject.h").read_text()  # H*W*C
+    summary = (conv_build / "summary.md").read_text()
+    assert "| c1 | hashed_conv2d | 36 | 20 |" in summary and "ESTIMATES" in summary
+
+
+def test_emulator_conv_matches_an_independent_torch_computation(conv_build):
+    """The emulator's exact integer conv/pool path against torch in float64 on the quantised values."""
+    emu = Emulator.from_build(conv_build)
+    model = onnx.load(str(conv_build / "model.onnx"))
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    t = FixedType.parse("ap_fixed<16,6,AP_RND_CONV,AP_SAT>")
+    x = np.random.default_rng(2).uniform(0, 1, (50, 1, 28, 28)).astype(np.float32)
+    conv, fc = model.graph.node[0], model.graph.node[4]
+    v = materialise(t.quantize(inits[conv.input[1]].astype(np.float64)), HashConfig((4, 1, 3, 3), 1, 20))
+    h = torch.nn.functional.conv2d(torch.from_numpy(t.quantize(x.astype(np.float64))), torch.from_numpy(v),
+                                   torch.from_numpy(t.quantize(inits[conv.input[2]].astype(np.float64))), padding=1)
+    h = torch.from_numpy(t.quantize(h.numpy()))  # one rounding to the result type
+    h = torch.nn.functional.max_pool2d(torch.relu(h), 2).flatten(1).numpy()
+    y = t.quantize(h @ t.quantize(inits[fc.input[1]].astype(np.float64)).T + t.quantize(inits[fc.input[2]]))
+    np.testing.assert_array_equal(emu.predict(x), y)
+
+
+def test_im2col_conv_and_pool_agree_with_torch():
+    rng = np.random.default_rng(0)
+    win = Window2D(3, 9, 7, 5, 3, 2, 2, 1, 1, 0, 0, 1)
+    x, w, b = rng.normal(size=(4, 3, 9, 7)), rng.normal(size=(5, 3, 3, 2)), rng.normal(size=5)
+    ref = torch.nn.functional.conv2d(torch.nn.functional.pad(torch.from_numpy(x), (0, 1, 1, 0)), torch.from_numpy(w),
+                                     torch.from_numpy(b), stride=(2, 1))
+    assert ref.shape[1:] == win.out_shape
+    np.testing.assert_allclose(conv2d(x, w, b, win), ref.flatten(1).numpy(), rtol=1e-12, atol=1e-12)
+    assert im2col(x, win).shape == (4, win.out_h * win.out_w, 3 * 3 * 2)
+    pool = Window2D(3, 9, 7, 3, 3, 3, 2, 2)
+    np.testing.assert_array_equal(maxpool2d(x, pool),
+                                  torch.nn.functional.max_pool2d(torch.from_numpy(x), 3, 2).flatten(1).numpy())
