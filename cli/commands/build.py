@@ -13,7 +13,7 @@ DEFAULT_PRECISION = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", type=Path, metavar="MODEL",
-                        help="hashhls ONNX file (hashhls export), plain ONNX MLP, or hashhls checkpoint .pt; "
+                        help="hashhls ONNX file (hashhls export), plain ONNX MLP or CNN, or hashhls checkpoint .pt; "
                              "default: the bundled MNIST model")
     parser.add_argument("--board", default="pynq-z2",
                         help="target board: a file in hashhls/boards/ (pynq-z2, zcu104) or 'none' for a plain "
