@@ -101,6 +101,11 @@ def step_ingest(s: BuildState) -> None:
     s.specs = layer_specs(s.model)
     if not any(sp.weighted for sp in s.specs):
         raise HashhlsError("the model has no Gemm, Conv, HashedLinear or HashedConv2d layer to build")
+    out = s.model.graph.output[0]
+    if len(out.type.tensor_type.shape.dim) != 2:
+        # The C++ holds feature maps channels-last; a flat output has one order everywhere.
+        raise HashhlsError(f"the model output {out.name!r} must be flat [batch, n]: add a Flatten after the last "
+                           "feature map")
 
 
 def step_precision(s: BuildState) -> None:

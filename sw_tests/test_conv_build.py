@@ -137,3 +137,16 @@ def test_im2col_conv_and_pool_agree_with_torch():
     pool = Window2D(3, 9, 7, 3, 3, 3, 2, 2)
     np.testing.assert_array_equal(maxpool2d(x, pool),
                                   torch.nn.functional.max_pool2d(torch.from_numpy(x), 3, 2).flatten(1).numpy())
+
+
+def test_feature_map_output_is_refused(tmp_path):
+    m = _conv_model()
+    g = m.graph
+    for node in list(g.node)[1:]:
+        g.node.remove(node)
+    g.output[0].name = "c"
+    g.output[0].type.tensor_type.shape.Clear()
+    onnx.save(m, str(tmp_path / "fm.onnx"))
+    with pytest.raises(HashhlsError, match="must be flat"):
+        build(BuildConfig(output_dir=tmp_path / "out", model=tmp_path / "fm.onnx", board="none", progress=False))
+    assert not (tmp_path / "out").exists()
