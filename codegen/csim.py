@@ -51,6 +51,11 @@ _PROTO = re.compile(
     r"void\s+(?P<top>\w+)\s*\(\s*(?P<in_t>\w+)\s+\w+\s*\[(?P<in_n>[\d\s*]+)\]\s*,"
     r"\s*(?P<out_t>\w+)\s+\w+\s*\[(?P<out_n>[\d\s*]+)\]\s*\)\s*;"
 )
+#: io_stream: ``void project(hls::stream<input_t> &x, hls::stream<result_t> &y);`` (sizes from the manifest)
+_STREAM_PROTO = re.compile(
+    r"void\s+(?P<top>\w+)\s*\(\s*hls::stream<\s*(?P<in_t>\w+)\s*>\s*&\s*\w+\s*,"
+    r"\s*hls::stream<\s*(?P<out_t>\w+)\s*>\s*&\s*\w+\s*\)\s*;"
+)
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,10 @@ class TopSignature:
 
     top: str
     input_t: str
-    n_in: int
+    n_in: int  #: inputs per sample (0 for io_stream: taken from the manifest)
     result_t: str
     n_out: int
+    stream: bool = False  #: io_stream: hls::stream arguments of packed beats
 
 
 def _product(text: str) -> int:
@@ -76,10 +82,14 @@ def read_signature(firmware: Path, project: str) -> TopSignature:
     header = firmware / f"{project}.h"
     if not header.is_file():
         raise HashhlsError(f"build has no C++ project header {header}")
-    m = _PROTO.search(header.read_text(errors="replace"))
-    if not m or m["top"] != project:
+    text = header.read_text(errors="replace")
+    m, ms = _PROTO.search(text), _STREAM_PROTO.search(text)
+    if m and m["top"] == project:
+        sig = TopSignature(m["top"], m["in_t"], _product(m["in_n"]), m["out_t"], _product(m["out_n"]))
+    elif ms and ms["top"] == project:
+        sig = TopSignature(ms["top"], ms["in_t"], 0, ms["out_t"], 0, stream=True)
+    else:
         raise HashhlsError(f"cannot find the top function {project}(input, output) in {header}")
-    sig = TopSignature(m["top"], m["in_t"], _product(m["in_n"]), m["out_t"], _product(m["out_n"]))
     for ident in (sig.top, sig.input_t, sig.result_t):
         if not _IDENT.match(ident):  # reaches C++ source: identifiers only
             raise HashhlsError(f"unexpected identifier {ident!r} in {header}")
@@ -93,14 +103,17 @@ def _paths(build_dir: Path, manifest: BuildManifest) -> tuple[Path, Path]:
     return build_dir / manifest.hls_dir / "firmware", build_dir / manifest.csim_dir
 
 
-def _check_manifest(manifest: BuildManifest, sig: TopSignature) -> None:
+def _check_manifest(manifest: BuildManifest, sig: TopSignature) -> TopSignature:
     n_in = int(np.prod(manifest.input_shape, dtype=np.int64))
+    if sig.stream:  # the stream element types carry the packing; the sizes are the manifest's
+        sig = TopSignature(sig.top, sig.input_t, n_in, sig.result_t, int(manifest.n_outputs), stream=True)
     if (sig.n_in, sig.n_out) != (n_in, manifest.n_outputs):
         raise HashhlsError(f"the C++ top function takes {sig.n_in} inputs and {sig.n_out} outputs but the manifest "
                            f"says {n_in} and {manifest.n_outputs}")
     out = FixedType.parse(manifest.output_precision)
     if out.width > 53:
         raise HashhlsError(f"output type {out} is wider than a double's 53-bit significand")
+    return sig
 
 
 def render_bridge(sig: TopSignature, project: str) -> str:
@@ -108,9 +121,10 @@ def render_bridge(sig: TopSignature, project: str) -> str:
     import jinja2
 
     text = resources.files("hashhls.templates").joinpath("csim_bridge.cpp.j2").read_text()
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
+                             trim_blocks=True, lstrip_blocks=True)
     return env.from_string(text).render(project=project, top=sig.top, input_t=sig.input_t, result_t=sig.result_t,
-                                        n_in=sig.n_in, n_out=sig.n_out)
+                                        n_in=sig.n_in, n_out=sig.n_out, stream=sig.stream)
 
 
 def _compiler_version() -> str:
@@ -158,8 +172,7 @@ def compile_build(build_dir: str | Path, force: bool = False) -> Path:
     build_dir = Path(build_dir).resolve()
     manifest = BuildManifest.read(build_dir)
     firmware, csim_dir = _paths(build_dir, manifest)
-    sig = read_signature(firmware, manifest.project_name)
-    _check_manifest(manifest, sig)
+    sig = _check_manifest(manifest, read_signature(firmware, manifest.project_name))
     bridge = render_bridge(sig, manifest.project_name)
     digest = source_hash(firmware, bridge)
     exe, stamp = csim_dir / EXE_NAME, csim_dir / STAMP_NAME

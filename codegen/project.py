@@ -67,8 +67,6 @@ class BuildConfig:
     def validate(self) -> None:
         if not 1 <= int(self.reuse_factor) <= 1_000_000:
             raise HashhlsError(f"--reuse-factor must be a positive integer, got {self.reuse_factor}")
-        if self.io_type is not IOType.PARALLEL:
-            raise HashhlsError("only --io-type io_parallel is supported so far")
         if self.precision != AUTO:
             parse_type(self.precision)
         from .precision import parse_overrides

@@ -17,6 +17,7 @@ from hashhls.codegen.csim import load_build
 from hashhls.codegen.emulator import Emulator
 from hashhls.codegen.fixed import FixedType
 from hashhls.codegen.manifest import BuildManifest
+from hashhls.codegen.project import IOType
 from hashhls.frontend.hashing import HashConfig, materialise
 
 pytestmark = pytest.mark.csim
@@ -31,16 +32,20 @@ EVERY_CONV_KIND = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "ap_fixed<12,3,AP_TRN,AP_WRAP>"])
-def test_every_conv_kind_csim_equals_emulator(tmp_path, mnist_test, precision):
+@pytest.mark.parametrize("precision, io_type", [("ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "io_parallel"),
+                                               ("ap_fixed<12,3,AP_TRN,AP_WRAP>", "io_parallel"),
+                                               ("ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "io_stream")])
+def test_every_conv_kind_csim_equals_emulator(tmp_path, mnist_test, precision, io_type):
     onnx.save(chain_onnx(EVERY_CONV_KIND, flatten=False, scale=0.5), str(tmp_path / "conv.onnx"))
-    build_dir = make_build(tmp_path / "b", tmp_path / "conv.onnx", precision=precision, reuse_factor=5)
+    build_dir = make_build(tmp_path / "b", tmp_path / "conv.onnx", precision=precision, reuse_factor=5,
+                           io_type=IOType(io_type))
     manifest = BuildManifest.read(build_dir)
-    assert manifest.input_layout == "NHWC"
+    assert manifest.input_layout == "NHWC" and manifest.io_type == io_type
     kinds = [layer.kind for layer in manifest.layers]
     assert {"hashed_conv2d", "conv2d", "maxpool2d", "relu", "flatten", "hashed_dense"} <= set(kinds)
     cpp = (build_dir / "hls" / "firmware" / "myproject.cpp").read_text()
-    assert "nnet::hashed_conv2d_cl<" in cpp and "nnet::conv_2d_cl<" in cpp and "nnet::pooling2d_cl<" in cpp
+    assert "nnet::hashed_conv2d_cl<" in cpp and "nnet::pooling2d_cl<" in cpp
+    assert ("hls::stream<" in cpp) == (io_type == "io_stream")
 
     # All 10,000 test images, plus wide random inputs that overflow the input type (saturation / wrap paths).
     wide = np.random.default_rng(5).uniform(-40, 40, (1000, 1, 28, 28)).astype(np.float32)
@@ -86,8 +91,10 @@ def test_one_hot_probe_recovers_the_quantised_virtual_kernel(tmp_path, precision
     assert not np.array_equal(recovered.ravel(), t.quantize(w)[np.arange(recovered.size) % K])
 
 
-@pytest.mark.parametrize("precision", ["ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "ap_fixed<12,4,AP_TRN,AP_WRAP>"])
-def test_hashed_conv_equals_stock_conv2d(tmp_path, precision):
+@pytest.mark.parametrize("precision, io_type", [("ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "io_parallel"),
+                                               ("ap_fixed<12,4,AP_TRN,AP_WRAP>", "io_parallel"),
+                                               ("ap_fixed<12,4,AP_TRN,AP_WRAP>", "io_stream")])
+def test_hashed_conv_equals_stock_conv2d(tmp_path, precision, io_type):
     """The same network with HashedConv2D (K words, addresses on chip) and with hls4ml's stock Conv2D
     holding the materialised kernel: bit-identical C simulations."""
     t = FixedType.parse(precision)
@@ -104,8 +111,10 @@ def test_hashed_conv_equals_stock_conv2d(tmp_path, precision):
                        flatten=False)
     onnx.save(hashed, str(tmp_path / "h.onnx"))
     onnx.save(dense, str(tmp_path / "d.onnx"))
-    bh = make_build(tmp_path / "bh", tmp_path / "h.onnx", precision=precision, reuse_factor=3)
-    bd_ = make_build(tmp_path / "bd", tmp_path / "d.onnx", precision=precision, reuse_factor=3)
+    bh = make_build(tmp_path / "bh", tmp_path / "h.onnx", precision=precision, reuse_factor=3,
+                    io_type=IOType(io_type))
+    bd_ = make_build(tmp_path / "bd", tmp_path / "d.onnx", precision=precision, reuse_factor=3,
+                     io_type=IOType(io_type))
     assert "nnet::conv_2d_cl<" in (bd_ / "hls" / "firmware" / "myproject.cpp").read_text()
     assert "nnet::hashed_conv2d_cl<" in (bh / "hls" / "firmware" / "myproject.cpp").read_text()
 
@@ -113,3 +122,15 @@ def test_hashed_conv_equals_stock_conv2d(tmp_path, precision):
     yh, yd = load_build(bh).predict(x), load_build(bd_).predict(x)
     np.testing.assert_array_equal(yh, yd)
     assert len(np.unique(yh)) > 500
+
+
+def test_mlp_in_io_stream_equals_emulator(tmp_path, mnist_test):
+    """io_stream for dense layers too: the hashed kernel behind FIFOs, VivadoAccelerator's AXI-stream wrapper."""
+    layers = [("hashed", 784, 64, 1500, 7), ("relu",), ("dense", 64, 32), ("relu",), ("hashed", 32, 10, 64, 3)]
+    onnx.save(chain_onnx(layers, scale=0.3), str(tmp_path / "mlp.onnx"))
+    build_dir = make_build(tmp_path / "b", tmp_path / "mlp.onnx", board="pynq-z2", io_type=IOType.STREAM)
+    assert BuildManifest.read(build_dir).input_layout == "flat"
+    assert "hls::stream<" in (build_dir / "hls" / "firmware" / "myproject.h").read_text()
+    assert (build_dir / "hls" / "firmware" / "myproject_axi.cpp").is_file()
+    x = mnist_test[0][:2000]
+    np.testing.assert_array_equal(load_build(build_dir).predict(x), Emulator.from_build(build_dir).predict(x))

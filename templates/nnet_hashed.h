@@ -13,8 +13,10 @@
 #include <stdint.h>
 
 #include "ap_fixed.h"
+#include "hls_stream.h"
 
 #include "nnet_common.h"
+#include "nnet_types.h"
 
 namespace nnet {
 
@@ -288,6 +290,65 @@ Pixels:
             res[p * CONFIG_T::n_filt + f] = (res_T)acc; // the one rounding/saturation, in res_T's modes
         }
     }
+}
+
+// ---- io_stream: the same kernels behind FIFOs ------------------------------------------------------------
+//
+// hls4ml's io_stream packs a vector or a channels-last feature map into beats of data_T::size values
+// (one pixel's channels for a feature map). These wrappers buffer one whole input (a vector, or one frame),
+// run the kernel above, and stream the result out in res_T::size beats. A frame buffer is fine for
+// MNIST/CIFAR-sized maps; a line buffer would bound it for larger ones.
+template <class data_T, class res_T, unsigned n_in, unsigned n_out> struct hashhls_stream_io {
+    static void read(hls::stream<data_T> &s, typename data_T::value_type x[n_in]) {
+    ReadBeats:
+        for (unsigned i = 0; i < n_in / data_T::size; i++) {
+            #pragma HLS PIPELINE
+            const data_T beat = s.read();
+            for (unsigned j = 0; j < data_T::size; j++) {
+                #pragma HLS UNROLL
+                x[i * data_T::size + j] = beat[j];
+            }
+        }
+    }
+    static void write(typename res_T::value_type y[n_out], hls::stream<res_T> &s) {
+    WriteBeats:
+        for (unsigned i = 0; i < n_out / res_T::size; i++) {
+            #pragma HLS PIPELINE
+            res_T beat;
+            PRAGMA_DATA_PACK(beat)
+            for (unsigned j = 0; j < res_T::size; j++) {
+                #pragma HLS UNROLL
+                beat[j] = y[i * res_T::size + j];
+            }
+            s.write(beat);
+        }
+    }
+};
+
+template <class data_T, class res_T, typename CONFIG_T>
+void hashed_dense(hls::stream<data_T> &data, hls::stream<res_T> &res,
+                  typename CONFIG_T::weight_t weights[CONFIG_T::n_buckets],
+                  typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    typedef hashhls_stream_io<data_T, res_T, CONFIG_T::n_in, CONFIG_T::n_out> io;
+    typename data_T::value_type x[CONFIG_T::n_in];
+    typename res_T::value_type y[CONFIG_T::n_out];
+    io::read(data, x);
+    hashed_dense<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(x, y, weights, biases);
+    io::write(y, res);
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void hashed_conv2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res,
+                      typename CONFIG_T::weight_t weights[CONFIG_T::n_buckets],
+                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    static const unsigned n_in = CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan;
+    static const unsigned n_out = CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt;
+    typedef hashhls_stream_io<data_T, res_T, n_in, n_out> io;
+    typename data_T::value_type x[n_in];
+    typename res_T::value_type y[n_out];
+    io::read(data, x);
+    hashed_conv2d_cl<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(x, y, weights, biases);
+    io::write(y, res);
 }
 
 } // namespace nnet

@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reuse-factor", type=int, default=64, metavar="R",
                         help="reuse factor: a stock Dense uses each multiplier R times; a hashed layer runs "
                              "ceil(n_in/R) multiply lanes per output (default: 64)")
-    parser.add_argument("--io-type", default="io_parallel", choices=["io_parallel"],
-                        help="hls4ml I/O type (default: io_parallel)")
+    parser.add_argument("--io-type", default="io_parallel", choices=["io_parallel", "io_stream"],
+                        help="hls4ml I/O type: io_parallel (arrays) or io_stream (FIFOs between layers, one pixel "
+                             "per beat for feature maps; for large feature maps) (default: io_parallel)")
     parser.add_argument("--no-csim", action="store_true", help="do not compile the C simulation")
     parser.add_argument("--force", action="store_true", help="replace an existing build directory")
 
