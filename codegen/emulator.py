@@ -159,9 +159,16 @@ class Emulator:
                 layers.append(EmuLayer(info.name, info.kind, cur, cur))  # hls4ml aliases the array
                 continue
             out = _ftype(info, "result")
-            if info.kind in ("relu", "maxpool2d"):
+            if info.kind == "maxpool2d":
                 spec = specs.get(info.name)
-                layers.append(EmuLayer(info.name, info.kind, cur, out, window=spec.window if spec else None))
+                if spec is None or spec.kind != info.kind:
+                    raise HashhlsError(f"model.onnx has no maxpool2d node named {info.name!r} (manifest and model "
+                                       "disagree)")
+                layers.append(EmuLayer(info.name, info.kind, cur, out, window=spec.window))
+                cur = out
+                continue
+            if info.kind == "relu":
+                layers.append(EmuLayer(info.name, info.kind, cur, out))
                 cur = out
                 continue
             layers.append(_weighted_layer(info, specs.get(info.name), cur, out))

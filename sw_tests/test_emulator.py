@@ -135,7 +135,11 @@ def test_bad_inputs_and_unsupported_builds_are_errors():
         Emulator.from_model(manifest, model)
     model, manifest = _setup(PRECISIONS[0])
     manifest.layers[2].kind = "maxpool2d"
-    with pytest.raises(HashhlsError, match="does not support layer kind 'maxpool2d'"):
+    with pytest.raises(HashhlsError, match="model.onnx has no maxpool2d node"):
+        Emulator.from_model(manifest, model)
+    model, manifest = _setup(PRECISIONS[0])
+    manifest.layers[2].kind = "avgpool2d"
+    with pytest.raises(HashhlsError, match="does not support layer kind 'avgpool2d'"):
         Emulator.from_model(manifest, model)
 
 
