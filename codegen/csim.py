@@ -135,11 +135,11 @@ def _compiler_version() -> str:
     return res.stdout.splitlines()[0] if res.stdout else CXX
 
 
-def source_hash(firmware: Path, bridge: str) -> str:
+def source_hash(firmware: Path, bridge: str, flags: tuple[str, ...] = CXXFLAGS) -> str:
     """sha256 over the bridge, the compiler and flags, and every firmware source (weights .txt excluded:
     they are read at run time)."""
     h = hashlib.sha256()
-    h.update(bridge.encode() + b"\0" + _compiler_version().encode() + b"\0" + " ".join(CXXFLAGS).encode() + b"\0")
+    h.update(bridge.encode() + b"\0" + _compiler_version().encode() + b"\0" + " ".join(flags).encode() + b"\0")
     for p in sorted(q for q in firmware.rglob("*") if q.is_file()):
         rel = p.relative_to(firmware).as_posix()
         if rel.startswith("weights/") and p.suffix == ".txt":
@@ -156,12 +156,14 @@ def _first_error(stderr: str) -> str:
     return lines[0] if lines else "no output"
 
 
-def compile_build(build_dir: str | Path, force: bool = False) -> Path:
+def compile_build(build_dir: str | Path, force: bool = False, defines: tuple[str, ...] = ()) -> Path:
     """Compile the build's batch C simulation into ``BUILD_DIR/csim/`` (cached by content hash).
 
     Args:
         build_dir: a hashhls build directory (it may still be the build's temporary directory).
         force: recompile even when the sources did not change.
+        defines: preprocessor macros to define, e.g. ``("HASHHLS_CSIM_APFIXED",)`` to simulate the hashed
+            kernels' synthesis (ap_fixed) path instead of the fast integer one.
 
     Returns:
         Path of the executable.
@@ -174,7 +176,11 @@ def compile_build(build_dir: str | Path, force: bool = False) -> Path:
     firmware, csim_dir = _paths(build_dir, manifest)
     sig = _check_manifest(manifest, read_signature(firmware, manifest.project_name))
     bridge = render_bridge(sig, manifest.project_name)
-    digest = source_hash(firmware, bridge)
+    for d in defines:
+        if not _IDENT.match(d):
+            raise HashhlsError(f"not a C macro name: {d!r}")
+    flags = (*CXXFLAGS, *(f"-D{d}" for d in defines))
+    digest = source_hash(firmware, bridge, flags)
     exe, stamp = csim_dir / EXE_NAME, csim_dir / STAMP_NAME
     if not force and exe.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
         log.debug("csim up to date: %s", exe)
@@ -185,7 +191,7 @@ def compile_build(build_dir: str | Path, force: bool = False) -> Path:
     top_cpp = firmware / f"{manifest.project_name}.cpp"
     log.info("compiling the C simulation (%s)", exe)
     with atomic_file(exe) as tmp_exe:
-        cmd = [CXX, *CXXFLAGS, "-I", str(firmware / "ap_types"), "-I", str(firmware),
+        cmd = [CXX, *flags, "-I", str(firmware / "ap_types"), "-I", str(firmware),
                BRIDGE_NAME, str(top_cpp), "-o", str(tmp_exe)]
         try:
             res = subprocess.run(cmd, cwd=csim_dir, capture_output=True, text=True, check=False)
@@ -280,7 +286,7 @@ class CsimModel:
 
 
 def load_build(build_dir: str | Path, workers: int | None = None, timeout: float | None = None,
-               force: bool = False) -> CsimModel:
+               force: bool = False, defines: tuple[str, ...] = ()) -> CsimModel:
     """Compile (if needed) and load a build's C simulation.
 
     Args:
@@ -288,9 +294,10 @@ def load_build(build_dir: str | Path, workers: int | None = None, timeout: float
         workers: processes a large batch is split across (default: up to 2, one per core).
         timeout: seconds a batch may take before it is killed (default: no limit).
         force: recompile even when the sources did not change.
+        defines: C macros for the compile (see :func:`compile_build`).
     """
     build_dir = Path(build_dir).resolve()
-    exe = compile_build(build_dir, force=force)
+    exe = compile_build(build_dir, force=force, defines=defines)
     manifest = BuildManifest.read(build_dir)
     firmware, _ = _paths(build_dir, manifest)
     if workers is None:

@@ -55,6 +55,10 @@ def test_every_conv_kind_csim_equals_emulator(tmp_path, mnist_test, precision, i
     expected = Emulator.from_build(build_dir).predict(x)
     np.testing.assert_array_equal(got, expected)
     assert len(np.unique(got)) > 100  # a non-degenerate network
+    # The hashed kernels' synthesis path (ap_fixed accumulation, hash per MAC) computes the same.
+    some = np.concatenate([x[:300], x[-300:]])
+    np.testing.assert_array_equal(load_build(build_dir, defines=("HASHHLS_CSIM_APFIXED",)).predict(some),
+                                  expected[np.r_[:300, len(x) - 300:len(x)]])
 
 
 C_IN, C_OUT, KS, K, SEED, SIDE = 3, 4, 3, 41, 0xC0FFEE, 5

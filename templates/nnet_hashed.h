@@ -97,7 +97,30 @@ template <class data_T, class weight_T, class bias_T, unsigned n_in> struct hash
     static const bool ok = data_T::width + weight_T::width + (frac - fd - fw) + hashhls_bits<n_in>::value < 62 &&
                            bias_T::width + (frac - fb) < 61 && frac < 62;
 };
+
+// Exact accumulator codes (frac fraction bits) -> res_T: the one rounding/saturation, in res_T's modes.
+template <class res_T, int frac> inline res_T hashhls_from_codes(int64_t acc) {
+    ap_fixed<64, 64 - frac> exact;
+    exact.range(63, 0) = (uint64_t)acc;
+    return (res_T)exact;
+}
 #endif
+
+// acc += sign(f) * W[bucket(f)] * x: one on-chip address computation and one exact multiply-accumulate.
+template <typename CONFIG_T, class accum_T, class data_T>
+inline void hashhls_mac(accum_T &acc, const data_T &x, uint32_t f,
+                        const typename CONFIG_T::weight_t weights[CONFIG_T::n_buckets]) {
+    #pragma HLS INLINE
+    uint32_t bucket;
+    bool negative;
+    hashhls_bucket_sign(f, (uint32_t)CONFIG_T::hash_key, (uint32_t)CONFIG_T::n_buckets, bucket, negative);
+    // The product of two ap_fixed is exact; accum_t is wide enough to hold every partial sum.
+    if (negative) {
+        acc -= x * weights[bucket];
+    } else {
+        acc += x * weights[bucket];
+    }
+}
 
 // Y[o] = B[o] + sum_i sign(o*n_in+i) * W[bucket(o*n_in+i)] * X[i]
 //
@@ -133,9 +156,7 @@ void hashed_dense(data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
                 sum += negative ? -p : p;
             }
             acc += sum << (P::frac - P::fd - P::fw);
-            ap_fixed<64, 64 - P::frac> exact;
-            exact.range(63, 0) = (uint64_t)acc;
-            res[o] = (res_T)exact; // the one rounding/saturation, in res_T's modes
+            res[o] = hashhls_from_codes<res_T, P::frac>(acc);
         }
         return;
     }
@@ -152,16 +173,7 @@ Outputs:
                 #pragma HLS UNROLL
                 const unsigned i = l * R + r;
                 if (i < CONFIG_T::n_in) {
-                    uint32_t bucket;
-                    bool negative;
-                    hashhls_bucket_sign((uint32_t)(o * CONFIG_T::n_in + i), (uint32_t)CONFIG_T::hash_key,
-                                        (uint32_t)CONFIG_T::n_buckets, bucket, negative);
-                    // The product of two ap_fixed is exact; accum_t is wide enough to hold every partial sum.
-                    if (negative) {
-                        acc -= data[i] * weights[bucket];
-                    } else {
-                        acc += data[i] * weights[bucket];
-                    }
+                    hashhls_mac<CONFIG_T>(acc, data[i], (uint32_t)(o * CONFIG_T::n_in + i), weights);
                 }
             }
         }
@@ -244,10 +256,8 @@ void hashed_conv2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CON
                             for (unsigned c = 0; c < C; c++) sum += px[c] * kern[(c * KH + ky) * KW + kx];
                         }
                     }
-                    const int64_t acc = b + (sum << (P::frac - P::fd - P::fw));
-                    ap_fixed<64, 64 - P::frac> exact;
-                    exact.range(63, 0) = (uint64_t)acc;
-                    res[(oy * CONFIG_T::out_width + ox) * CONFIG_T::n_filt + f] = (res_T)exact;
+                    res[(oy * CONFIG_T::out_width + ox) * CONFIG_T::n_filt + f] =
+                        hashhls_from_codes<res_T, P::frac>(b + (sum << (P::frac - P::fd - P::fw)));
                 }
             }
         }
@@ -273,16 +283,8 @@ Pixels:
                         const int iy = (int)(oy * CONFIG_T::stride_height + ky) - (int)CONFIG_T::pad_top;
                         const int ix = (int)(ox * CONFIG_T::stride_width + kx) - (int)CONFIG_T::pad_left;
                         if (iy >= 0 && iy < (int)CONFIG_T::in_height && ix >= 0 && ix < (int)CONFIG_T::in_width) {
-                            uint32_t bucket;
-                            bool negative;
-                            hashhls_bucket_sign((uint32_t)(f * fan_in + t), (uint32_t)CONFIG_T::hash_key,
-                                                (uint32_t)CONFIG_T::n_buckets, bucket, negative);
-                            const data_T v = data[((unsigned)iy * CONFIG_T::in_width + (unsigned)ix) * C + c];
-                            if (negative) {
-                                acc -= v * weights[bucket];
-                            } else {
-                                acc += v * weights[bucket];
-                            }
+                            hashhls_mac<CONFIG_T>(acc, data[((unsigned)iy * CONFIG_T::in_width + (unsigned)ix) * C + c],
+                                                  (uint32_t)(f * fan_in + t), weights);
                         }
                     }
                 }

@@ -20,6 +20,31 @@ from hls4ml.model.layers import Layer
 from ...frontend.hashing import check_buckets, layer_key
 
 
+#: What every hashed layer declares: K, the hash parameters, its K-word weight, bias, types and reuse factor.
+_HASHED_ATTRIBUTES = [
+    Attribute('n_buckets'),
+    Attribute('seed'),
+    Attribute('hash_key'),
+    WeightAttribute('weight'),
+    WeightAttribute('bias'),
+    TypeAttribute('weight'),
+    TypeAttribute('bias'),
+    TypeAttribute('accum'),
+    ConfigurableAttribute('reuse_factor', default=1),
+]
+
+
+def _init_hashed(layer: Layer, n_virtual: int, out_shape: list[int]) -> None:
+    """What every hashed layer's ``initialize`` does: check K, derive the key, add output, K weights and bias."""
+    weights = np.asarray(layer.get_attr('weight_data'), dtype=np.float64).reshape(-1)
+    check_buckets(weights.size, n_virtual)
+    layer.set_attr('n_buckets', int(weights.size))
+    layer.set_attr('hash_key', layer_key(int(layer.attributes['seed'])))
+    layer.add_output_variable(out_shape)
+    layer.add_weights_variable(name='weight', var_name='w{index}', data=weights)
+    layer.add_weights_variable(name='bias', var_name='b{index}', data=np.asarray(layer.get_attr('bias_data')))
+
+
 class HashedDense(Layer):
     """Dense layer with hashed weights (HashedNets, Chen et al. 2015).
 
@@ -33,28 +58,14 @@ class HashedDense(Layer):
     _expected_attributes = [
         Attribute('n_in'),
         Attribute('n_out'),
-        Attribute('n_buckets'),
-        Attribute('seed'),
-        Attribute('hash_key'),
-        WeightAttribute('weight'),
-        WeightAttribute('bias'),
-        TypeAttribute('weight'),
-        TypeAttribute('bias'),
-        TypeAttribute('accum'),
-        ConfigurableAttribute('reuse_factor', default=1),
+        *_HASHED_ATTRIBUTES,
     ]
 
     def initialize(self) -> None:
         n_in, n_out = int(self.attributes['n_in']), int(self.attributes['n_out'])
-        weights = np.asarray(self.get_attr('weight_data'), dtype=np.float64).reshape(-1)
-        check_buckets(weights.size, n_in * n_out)
-        self.set_attr('n_buckets', int(weights.size))
-        self.set_attr('hash_key', layer_key(int(self.attributes['seed'])))
         shape = list(self.get_input_variable().shape)
         shape[-1] = n_out
-        self.add_output_variable(shape)
-        self.add_weights_variable(name='weight', var_name='w{index}', data=weights)
-        self.add_weights_variable(name='bias', var_name='b{index}', data=np.asarray(self.get_attr('bias_data')))
+        _init_hashed(self, n_in * n_out, shape)
 
 
 class HashedConv2D(Layer):
@@ -71,27 +82,13 @@ class HashedConv2D(Layer):
         *(Attribute(a) for a in ('in_height', 'in_width', 'n_chan', 'out_height', 'out_width', 'n_filt',
                                  'filt_height', 'filt_width', 'stride_height', 'stride_width',
                                  'pad_top', 'pad_bottom', 'pad_left', 'pad_right')),
-        Attribute('n_buckets'),
-        Attribute('seed'),
-        Attribute('hash_key'),
-        WeightAttribute('weight'),
-        WeightAttribute('bias'),
-        TypeAttribute('weight'),
-        TypeAttribute('bias'),
-        TypeAttribute('accum'),
-        ConfigurableAttribute('reuse_factor', default=1),
+        *_HASHED_ATTRIBUTES,
     ]
 
     def initialize(self) -> None:
         a = self.attributes
         n_virtual = int(a['n_filt']) * int(a['n_chan']) * int(a['filt_height']) * int(a['filt_width'])
-        weights = np.asarray(self.get_attr('weight_data'), dtype=np.float64).reshape(-1)
-        check_buckets(weights.size, n_virtual)
-        self.set_attr('n_buckets', int(weights.size))
-        self.set_attr('hash_key', layer_key(int(a['seed'])))
-        self.add_output_variable([int(a['out_height']), int(a['out_width']), int(a['n_filt'])])
-        self.add_weights_variable(name='weight', var_name='w{index}', data=weights)
-        self.add_weights_variable(name='bias', var_name='b{index}', data=np.asarray(self.get_attr('bias_data')))
+        _init_hashed(self, n_virtual, [int(a['out_height']), int(a['out_width']), int(a['n_filt'])])
 
 
 #: IR class name -> class, registered with hls4ml.model.layers.register_layer.

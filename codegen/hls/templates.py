@@ -63,16 +63,19 @@ class HashedDenseConfigTemplate(LayerConfigTemplate):
         )
 
 
-class HashedDenseFunctionTemplate(FunctionCallTemplate):
-    """The call of ``nnet::hashed_dense`` inside the top function."""
+class _HashedFunctionTemplate(FunctionCallTemplate):
+    """The call of a hashed kernel inside the top function: ``nnet::KERNEL<in, out, config>(x, y, w, b)``."""
+
+    layer_class: type
+    template: str
 
     def __init__(self) -> None:
-        super().__init__(HashedDense, include_header=[f'nnet_utils/{KERNEL_HEADER}'])
+        super().__init__(self.layer_class, include_header=[f'nnet_utils/{KERNEL_HEADER}'])
 
     def format(self, node) -> str:
         params = self._default_function_params(node)
         return render(
-            'hashed_dense_function.h.j2',
+            self.template,
             input_t=params['input_t'],
             output_t=params['output_t'],
             config=params['config'],
@@ -81,6 +84,13 @@ class HashedDenseFunctionTemplate(FunctionCallTemplate):
             weights=node.get_weights('weight').name,
             biases=node.get_weights('bias').name,
         ).strip()
+
+
+class HashedDenseFunctionTemplate(_HashedFunctionTemplate):
+    """The call of ``nnet::hashed_dense`` inside the top function."""
+
+    layer_class = HashedDense
+    template = 'hashed_dense_function.h.j2'
 
 
 _CONV_GEOMETRY = ('in_height', 'in_width', 'n_chan', 'out_height', 'out_width', 'n_filt', 'filt_height',
@@ -108,24 +118,11 @@ class HashedConv2DConfigTemplate(LayerConfigTemplate):
         )
 
 
-class HashedConv2DFunctionTemplate(FunctionCallTemplate):
+class HashedConv2DFunctionTemplate(_HashedFunctionTemplate):
     """The call of ``nnet::hashed_conv2d_cl`` inside the top function."""
 
-    def __init__(self) -> None:
-        super().__init__(HashedConv2D, include_header=[f'nnet_utils/{KERNEL_HEADER}'])
-
-    def format(self, node) -> str:
-        params = self._default_function_params(node)
-        return render(
-            'hashed_conv2d_function.h.j2',
-            input_t=params['input_t'],
-            output_t=params['output_t'],
-            config=params['config'],
-            input=params['input'],
-            output=params['output'],
-            weights=node.get_weights('weight').name,
-            biases=node.get_weights('bias').name,
-        ).strip()
+    layer_class = HashedConv2D
+    template = 'hashed_conv2d_function.h.j2'
 
 
 TEMPLATES = (HashedDenseConfigTemplate, HashedDenseFunctionTemplate, HashedConv2DConfigTemplate,
