@@ -150,3 +150,26 @@ def test_feature_map_output_is_refused(tmp_path):
     with pytest.raises(HashhlsError, match="must be flat"):
         build(BuildConfig(output_dir=tmp_path / "out", model=tmp_path / "fm.onnx", board="none", progress=False))
     assert not (tmp_path / "out").exists()
+
+
+def test_hostile_names_in_a_conv_model_never_reach_the_project_raw(tmp_path):
+    """The conv path (window attributes, the inserted transpose, hls4ml's conv configs) sanitises names too."""
+    payloads = ['c1"; system("touch /tmp/pwned"); //', "end */ int evil; /*", "$(touch /tmp/pwned) `id`",
+                "] ; exec sh ; puts [", "line\n#include </etc/passwd>"]
+    m = _conv_model(hashed=True, name=payloads[0])
+    for node, name in zip(m.graph.node[1:], payloads[1:]):
+        node.name = name
+    onnx.save(m, str(tmp_path / "evil.onnx"))
+    build(BuildConfig(output_dir=tmp_path / "out", model=tmp_path / "evil.onnx", compile_csim=False, progress=False))
+    checked = 0
+    for p in (tmp_path / "out").rglob("*"):
+        if p.is_file() and p.name != "model.onnx" and "ap_types" not in p.parts:
+            text = p.read_text(errors="replace")
+            checked += 1
+            for frag in ('"; system(', "*/ int evil", "$(touch", "`id`", "exec sh ;", "#include </etc/passwd>",
+                         "/tmp/pwned"):
+                assert frag not in text, f"{frag!r} in {p.name}"
+    assert checked > 20
+    fw = tmp_path / "out" / "hls" / "firmware"
+    subprocess.run(["g++", "-std=c++11", "-fsyntax-only", "-I", str(fw / "ap_types"), "-I", str(fw),
+                    str(fw / "myproject.cpp")], cwd=fw, check=True, capture_output=True)
