@@ -1,43 +1,54 @@
-"""Golden vectors for the default model, replayed through the C simulation.
+"""Golden vectors for the bundled default model and the bundled LeNet-5, replayed through the C simulation.
 
-hw_tests/golden/default_model.npz was written once by scripts/make_golden.py (the
-emulator on a fresh build) and checked in: a regression in the generated C++, the
-hash, the build flow or the fixed-point handling changes these codes.
+hw_tests/golden/*.npz were written once by scripts/make_golden.py (the emulator on a fresh build) and checked
+in: a regression in the generated C++, the hash, the build flow or the fixed-point handling changes these codes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from csim_helpers import GOLDEN_DIR
+from csim_helpers import GOLDEN_DIR, REPO, make_build
 
 from hashhls.codegen.csim import load_build
 from hashhls.codegen.manifest import BuildManifest
 
 pytestmark = pytest.mark.csim
 
+LENET = REPO / "frontend" / "pretrained" / "lenet5-c8.pt"
 
-@pytest.fixture(scope="module")
-def golden():
-    with np.load(GOLDEN_DIR / "default_model.npz", allow_pickle=False) as f:
+
+def _golden(name: str) -> dict:
+    with np.load(GOLDEN_DIR / name, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 
 
-def test_golden_vectors_through_csim(default_build, golden):
-    manifest = BuildManifest.read(default_build)
+@pytest.fixture(scope="module")
+def lenet_build(tmp_path_factory):
+    return make_build(tmp_path_factory.mktemp("lenet") / "build", LENET, board="pynq-z2")
+
+
+@pytest.mark.parametrize("name, build_fixture", [("default_model.npz", "default_build"),
+                                                 ("lenet5_model.npz", "lenet_build")])
+def test_golden_vectors_through_csim(name, build_fixture, request):
+    golden = _golden(name)
+    build_dir = request.getfixturevalue(build_fixture)
+    manifest = BuildManifest.read(build_dir)
     # The same model and precisions as when the vectors were made (else: re-run scripts/make_golden.py).
     assert manifest.source_sha256 == str(golden["source_sha256"])
     assert manifest.input_precision == str(golden["input_precision"])
     assert manifest.output_precision == str(golden["output_precision"])
 
-    model = load_build(default_build)
+    model = load_build(build_dir)
     codes = model.predict_codes(golden["x"])
     np.testing.assert_array_equal(codes, golden["codes"])
     # predict() is exactly codes * 2^-frac.
     np.testing.assert_array_equal(model.predict(golden["x"]), golden["codes"] * model.output_type.lsb)
 
 
-def test_golden_vectors_are_meaningful(golden):
+@pytest.mark.parametrize("name", ["default_model.npz", "lenet5_model.npz"])
+def test_golden_vectors_are_meaningful(name):
+    golden = _golden(name)
     x, codes, labels = golden["x"], golden["codes"], golden["labels"]
     assert x.shape == (64, 1, 28, 28) and x.dtype == np.float32 and codes.shape == (64, 10)
     assert (codes[:48].argmax(1) == labels).mean() > 0.9  # a trained model on real digits

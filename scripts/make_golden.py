@@ -1,11 +1,11 @@
-"""Write hw_tests/golden/default_model.npz: golden vectors for the bundled default model.
+"""Write the golden vectors in hw_tests/golden/: the bundled default model and the bundled LeNet-5.
 
-64 inputs (the first 48 official MNIST test images and 16 seeded random inputs wide enough to saturate the
-input type) and the expected output codes, computed ONCE by the bit-exact emulator from a fresh build at the
-default precision. hw_tests/test_golden.py replays them through csim. Re-run only when the bundled model,
+64 inputs each (the first 48 official MNIST test images and 16 seeded random inputs wide enough to saturate
+the input type) and the expected output codes, computed ONCE by the bit-exact emulator from a fresh build at
+the default precision. hw_tests/test_golden.py replays them through csim. Re-run only when a bundled model,
 the default precision or the fixed-point semantics change on purpose:
 
-    /work/venv/bin/python scripts/make_golden.py
+    python scripts/make_golden.py
 """
 
 from __future__ import annotations
@@ -20,24 +20,33 @@ from hashhls.codegen.emulator import Emulator
 from hashhls.codegen.project import BuildConfig, build
 from hashhls.frontend.datasets import load_mnist
 
-OUT = Path(__file__).resolve().parents[1] / "hw_tests" / "golden" / "default_model.npz"
+GOLDEN = Path(__file__).resolve().parents[1] / "hw_tests" / "golden"
+PRETRAINED = Path(__file__).resolve().parents[1] / "frontend" / "pretrained"
+#: golden file -> checkpoint (None: the bundled default, built with no MODEL)
+MODELS = {"default_model.npz": None, "lenet5_model.npz": PRETRAINED / "lenet5-c8.pt"}
 N_MNIST, N_WIDE, SEED = 48, 16, 20240
 
 
-def main() -> None:
+def write(out: Path, ckpt: Path | None) -> None:
     x_mnist, labels = load_mnist(split="test", limit=N_MNIST)
     wide = np.random.default_rng(SEED).uniform(-40, 40, (N_WIDE, 1, 28, 28)).astype(np.float32)
     x = np.concatenate([x_mnist, wide]).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = build(BuildConfig(output_dir=Path(tmp) / "b", board="pynq-z2", compile_csim=False, progress=False))
+        manifest = build(BuildConfig(output_dir=Path(tmp) / "b", model=ckpt, board="pynq-z2", compile_csim=False,
+                                     progress=False))
         codes = Emulator.from_build(Path(tmp) / "b").predict_codes(x)
     buf = io.BytesIO()
     np.savez_compressed(buf, x=x, codes=codes.astype(np.int32), labels=labels.astype(np.int64),
                         input_precision=manifest.input_precision, output_precision=manifest.output_precision,
                         source=manifest.source, source_sha256=manifest.source_sha256)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_bytes(buf.getvalue())
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes): {len(x)} inputs, output codes {codes.shape}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(buf.getvalue())
+    print(f"wrote {out} ({out.stat().st_size} bytes): {len(x)} inputs, output codes {codes.shape}")
+
+
+def main() -> None:
+    for name, ckpt in MODELS.items():
+        write(GOLDEN / name, ckpt)
 
 
 if __name__ == "__main__":
