@@ -117,6 +117,23 @@ def test_cw_targeted_reaches_the_target(model, data):
     assert x_adv.min() >= 0 and x_adv.max() <= 1
 
 
+def test_cw_kappa_is_the_confidence_of_what_it_returns(model, data):
+    # C&W's kappa: an example counts only once the logit margin is below -kappa, so every returned
+    # adversarial input (they differ from x) is misclassified by at least kappa.
+    x, y = data[0][:30], data[1][:30]
+    x_adv = make_attack("cw", model, kappa=1.0, steps=30, search_steps=3)(x, y)
+    changed = _l2(x_adv, x) > 0
+    assert changed.float().mean().item() >= 0.9
+    with torch.no_grad():
+        z = model(x_adv[changed])
+    own = z.gather(1, y[changed].view(-1, 1)).squeeze(1)
+    other = z.scatter(1, y[changed].view(-1, 1), float("-inf")).max(1).values
+    assert (other - own >= 1.0).all(), (other - own).min()
+    for bad in ({"kappa": -1}, {"steps": 0}, {"search_steps": 0}, {"lr": 0}):
+        with pytest.raises(HashhlsError, match="cw"):
+            make_attack("cw", model, **bad)
+
+
 @pytest.mark.slow
 def test_cw_is_at_least_as_strong_as_art(model, data):
     from art.attacks.evasion import CarliniL2Method

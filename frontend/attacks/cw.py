@@ -2,7 +2,9 @@
 
 Distance: L2. Minimises ``||x' - x||^2 + c * f(x')`` with Adam, where ``f``
 is the logit margin (clamped at ``-kappa``); ``c`` is found by a per-sample
-binary search. Batched in torch. Works on logits directly, so a defence that
+binary search. An iterate counts as adversarial (and is kept if its L2 is the
+smallest so far) only when its margin is below ``-kappa``: kappa buys
+examples that survive small changes of the logits, e.g. fixed-point rounding. Batched in torch. Works on logits directly, so a defence that
 saturates the softmax does not hide its gradient.
 
 The box constraint is kept by optimising the perturbation in pixel space and
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import torch
 
+from ...errors import HashhlsError
 from .base import Attack
 
 
@@ -29,14 +32,19 @@ class CW(Attack):
     def __init__(self, model, c: float = 1.0, kappa: float = 0.0, steps: int = 100, lr: float = 0.01,
                  search_steps: int = 5, **kw) -> None:
         super().__init__(model, **kw)
+        if not kappa >= 0:
+            raise HashhlsError(f"cw: kappa must be >= 0, got {kappa}")
+        if int(steps) < 1 or int(search_steps) < 1 or not lr > 0 or not c > 0:
+            raise HashhlsError(f"cw: steps and search_steps must be >= 1 and lr, c > 0 "
+                               f"(got steps={steps}, search_steps={search_steps}, lr={lr}, c={c})")
         self.c, self.kappa, self.steps, self.lr, self.search_steps = float(c), float(kappa), int(steps), lr, search_steps
 
-    def _margin(self, z: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+    def _gap(self, z: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+        """Logit margin, > 0 while the attack has not won (C&W's f before the clamp at -kappa)."""
         onehot = torch.nn.functional.one_hot(target if target is not None else y, z.shape[1]).bool()
         own = z[onehot]
         other = z.masked_fill(onehot, float("-inf")).max(dim=1).values
-        gap = other - own if target is not None else own - other  # > 0 while the attack has not won
-        return torch.clamp(gap, min=-self.kappa)
+        return other - own if target is not None else own - other
 
     def forward(self, x, y, target):
         lo, hi = self.value_range
@@ -53,14 +61,15 @@ class CW(Attack):
                 x_adv = x + delta
                 l2 = (delta**2).flatten(1).sum(1)
                 z = self.logits(x_adv)
-                loss = (l2 + c * self._margin(z, y, target)).sum()
+                gap = self._gap(z, y, target)
+                loss = (l2 + c * torch.clamp(gap, min=-self.kappa)).sum()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 with torch.no_grad():
-                    # `z` belongs to the iterate before the step: record it if it already wins
-                    pred = z.argmax(1)
-                    ok = (pred == target) if target is not None else (pred != y)
+                    # `z` belongs to the iterate before the step: record it if it already wins with
+                    # confidence kappa (kappa 0: misclassified / classified as the target)
+                    ok = gap < -self.kappa
                     better = ok & (l2 < best_l2)
                     best_l2 = torch.where(better, l2, best_l2)
                     best[better] = x_adv[better].detach()
