@@ -134,6 +134,20 @@ def test_cw_kappa_is_the_confidence_of_what_it_returns(model, data):
             make_attack("cw", model, **bad)
 
 
+@pytest.mark.parametrize("name", ["fgsm", "bim", "pgd", "cw", "deepfool", "jsma"])
+def test_white_box_attacks_leave_the_model_untouched(name):
+    m, _ = load_checkpoint(default_checkpoint())
+    m.train()
+    before = {k: v.clone() for k, v in m.state_dict().items() if isinstance(v, torch.Tensor)}
+    x, y = load_mnist(split="test", limit=8)
+    make_attack(name, m, **({"steps": 3, "search_steps": 1} if name == "cw" else {}))(torch.from_numpy(x),
+                                                                                     torch.from_numpy(y))
+    assert m.training  # mode restored
+    assert all(p.grad is None for p in m.parameters())  # no gradients accumulated into the weights
+    after = m.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
 @pytest.mark.slow
 def test_cw_is_at_least_as_strong_as_art(model, data):
     from art.attacks.evasion import CarliniL2Method
