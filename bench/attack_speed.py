@@ -17,7 +17,7 @@ implementation classifies correctly when clean) are printed beside them.
     python bench/attack_speed.py --threads 1   # prints the table, writes bench/results/attack_speed.md
 
 On a machine shared with other jobs, torch's default 2 threads spin-wait on each
-other and crafting ran up to 30x slower than with ``--threads 1``; the recorded
+other and crafting ran many times slower than with ``--threads 1``; the recorded
 table uses one thread for crafting (csim still uses 2 processes).
 """
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
              f"Produced by `{' '.join(['python bench/attack_speed.py', *(argv if argv is not None else sys.argv[1:])])}`"
              f": {n:,} official MNIST test images, the bundled default "
              "model (784-300-100-10, hashed 1/8), crafted on the hashed float model in batches of 500 "
-             f"(torch {torch.__version__}, {torch.get_num_threads()} threads), replayed through the compiled csim "
+             f"(torch {torch.__version__}, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}), replayed through the compiled csim "
              f"of one `hashhls build --board pynq-z2` (built in {t_build:.1f} s; `predict` splits the batch "
              f"across {hw.workers} processes) and through the numpy emulator. {os.cpu_count()} cores, shared "
              f"with other jobs (1-minute load average {load_before:.1f} before, {load_after:.1f} after): "
