@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from ..codegen.replay import build_targets, replay
     from ..codegen.report import transfer_table, transfer_matrix, write_report
     from ..errors import HashhlsError
+    from ..frontend.attacks import ATTACKS
+    from ..frontend.attacks.base import check_eps
     from ..frontend.attacks.craft import craft, crafting_model
     from ..frontend.checkpoint import load_checkpoint
     from ..frontend.datasets import load_mnist
@@ -38,6 +40,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise HashhlsError(f"-n must be >= 1, got {args.n}")
+    if args.queries < 1:
+        raise HashhlsError(f"--queries must be >= 1, got {args.queries}")
+    atk = ATTACKS.get(args.attack.lower())
+    if atk is None or atk.black_box:
+        gradient = ", ".join(k for k, v in ATTACKS.items() if not v.black_box)
+        raise HashhlsError(f"--attack must be a gradient attack for rows (a)-(c) ({gradient}), got {args.attack!r}; "
+                           "row (d) is always Square on csim")
+    check_eps(args.eps, (0.0, 1.0))
     manifest = BuildManifest.read(args.build_dir)
     model, _ = load_checkpoint(args.model or default_checkpoint())
     if args.dense_parent is None and args.model is None:
@@ -46,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if list(x.shape[1:]) != list(manifest.input_shape):
         raise HashhlsError(f"build expects inputs of shape {manifest.input_shape}, MNIST is {list(x.shape[1:])}")
     targets = build_targets(args.build_dir, dense_parent=args.dense_parent, hashed_model=model)
+    _check_model_is_the_build(model, targets["onnxruntime"], x, args)
     if args.dense_parent:
         parent, _ = load_checkpoint(args.dense_parent)
         parent.eval()
@@ -68,3 +79,24 @@ def run(args: argparse.Namespace) -> int:
     print(transfer_table(transfer_matrix(results)))
     print(f"report: {args.output}/report.md")
     return 0
+
+
+def _check_model_is_the_build(model, build_onnx_predict, x, args: argparse.Namespace) -> None:
+    """Crafting on one model and replaying on the build of another would measure nothing: refuse it.
+
+    The build's ``model.onnx`` is the float model exactly as built (GI folded), so on the same
+    inputs its logits equal the checkpoint's up to float rounding.
+    """
+    import numpy as np
+    import torch
+
+    from ..errors import HashhlsError
+
+    with torch.no_grad():
+        ours = model.eval()(torch.from_numpy(x[:16])).numpy()
+    built = np.asarray(build_onnx_predict(x[:16]))
+    scale = max(1.0, float(np.abs(built).max()))
+    if ours.shape != built.shape or float(np.abs(ours - built).max()) > 1e-3 * scale:
+        which = args.model or "the bundled model"
+        raise HashhlsError(f"{args.build_dir} was not built from {which} (its model.onnx computes different "
+                           "outputs); pass the checkpoint it was built from with --model")
