@@ -11,7 +11,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from torch import nn
 
+from hashhls.frontend.attacks.craft import dense_copy
 from hashhls.frontend.checkpoint import checkpoint_metrics, load_checkpoint
 from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.layers import HashedConv2d, HashedLinear
@@ -98,3 +100,34 @@ def test_bundled_lenet5_onnx_matches_torch_and_stores_only_k(lenet, mnist_test, 
     dense = export_checkpoint(lenet5_checkpoint(), None, dense=True)
     assert all(n.domain == "" for n in dense.graph.node)
     assert len(proto.SerializeToString()) < 0.2 * len(dense.SerializeToString())
+
+
+def test_dense_copy_materialises_the_convolutions(lenet, mnist_test):
+    model, _ = lenet
+    d = dense_copy(model)
+    assert not any(isinstance(m, (HashedConv2d, HashedLinear)) for m in d.modules())
+    assert sum(isinstance(m, nn.Conv2d) for m in d.modules()) == 2
+    x = torch.from_numpy(mnist_test[0][:200])
+    with torch.no_grad():
+        torch.testing.assert_close(d(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("on", ["hashed", "fixed", "dense"])
+def test_cli_attack_on_lenet5(tmp_path, lenet, on):
+    from hashhls.codegen.replay import AdvSet
+    from hashhls.frontend.attacks import FixedPointTwin
+
+    out = tmp_path / "adv.npz"
+    r = _cli("attack", lenet5_checkpoint(), "--attack", "fgsm", "--eps", "0.1", "--on", on, "-n", "50", "-o", out)
+    assert r.returncode == 0, r.stderr
+    adv = AdvSet.load(out, input_shape=(1, 28, 28))
+    assert adv.x_adv.shape == (1, 50, 1, 28, 28)
+    assert adv.crafted_on == {"hashed": "hashed float", "fixed": "fixed twin", "dense": "dense float"}[on]
+    assert np.abs(adv.x_adv[0] - adv.x_clean).max() <= 0.1 + 1e-6
+    model, _ = lenet
+    target = FixedPointTwin(model) if on == "fixed" else model
+    with torch.no_grad():
+        clean = target(torch.from_numpy(adv.x_clean)).argmax(1).numpy() == adv.y
+        fooled = target(torch.from_numpy(adv.x_adv[0])).argmax(1).numpy() != adv.y
+    assert clean.mean() > 0.9
+    assert (fooled & clean).sum() >= 0.25 * clean.sum()  # FGSM at 0.1 flips a good share of them (measured ~half)

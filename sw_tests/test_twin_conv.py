@@ -15,7 +15,7 @@ from torch import nn
 
 from hashhls.codegen.fixed import FixedType
 from hashhls.errors import HashhlsError
-from hashhls.frontend.attacks import FixedPointTwin
+from hashhls.frontend.attacks import FixedPointTwin, make_attack
 from hashhls.frontend.hashing import materialise
 from hashhls.frontend.layers import HashedConv2d, HashedLinear
 from hashhls.frontend.zoo import ModelConfig, build_model
@@ -162,3 +162,24 @@ def test_twin_refuses_what_the_hardware_does_not_compute():
         with pytest.raises(HashhlsError, match="twin"):
             FixedPointTwin(nn.Sequential(m))
 
+
+def test_fgsm_runs_on_a_lenet5_twin():
+    from hashhls.frontend.checkpoint import load_checkpoint
+    from hashhls.frontend.datasets import load_mnist
+    from hashhls.frontend.zoo import lenet5_checkpoint
+
+    model, _ = load_checkpoint(lenet5_checkpoint())
+    twin = FixedPointTwin(model).eval()
+    x, y = (torch.from_numpy(a) for a in load_mnist(split="test", limit=100))
+    with torch.no_grad():
+        ok = twin(x).argmax(1) == y
+    assert ok.float().mean() > 0.95
+    x_adv = make_attack("fgsm", twin, eps=0.1)(x[ok], y[ok])
+    assert (x_adv - x[ok]).abs().max() <= 0.1 + 1e-6
+    with torch.no_grad():
+        adv_ok = (twin(x_adv).argmax(1) == y[ok]).float().mean().item()
+        g = torch.Generator().manual_seed(0)
+        noise = torch.clamp(x[ok] + 0.1 * torch.sign(torch.randn(x[ok].shape, generator=g)), 0, 1)
+        noise_ok = (twin(noise).argmax(1) == y[ok]).float().mean().item()
+    # The straight-through gradient points somewhere useful: FGSM hurts far more than sign noise of the same size.
+    assert adv_ok < noise_ok - 0.1, (adv_ok, noise_ok)
