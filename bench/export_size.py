@@ -1,6 +1,6 @@
-"""ONNX file size: hashed exports (1/8, 1/64) vs the dense export of mnist-mlp.
+"""ONNX file size: hashed exports (1/8, 1/64) vs the dense export, for mnist-mlp and lenet5.
 
-    python bench/export_size.py        # prints the table, writes bench/results/export_size.md
+    python bench/export_size.py        # prints the tables, writes bench/results/export_size.md
 """
 
 from __future__ import annotations
@@ -10,19 +10,25 @@ from pathlib import Path
 from hashhls.frontend.onnx_export import export_onnx
 from hashhls.frontend.zoo import ModelConfig, build_model
 
+MODELS = {"mnist-mlp": "784-300-100-10, `HashedLinear` nodes",
+          "lenet5": "two 5x5 convolutions and 400-120-84-10, `HashedConv2d` and `HashedLinear` nodes"}
+
 
 def main() -> None:
-    rows = []
-    dense_size = None
-    for c, dense in [(1, True), (8, False), (64, False)]:
-        model = build_model(ModelConfig(name="mnist-mlp", compression=c, seed=0, gi=None))
-        size = len(export_onnx(model, input_shape=[1, 28, 28], dense=dense).SerializeToString())
-        dense_size = dense_size or size
-        rows.append((("dense (Gemm)" if dense else f"hashed 1/{c}"), size, size / dense_size))
-    lines = ["# ONNX export size, mnist-mlp 784-300-100-10", "", "Produced by `python bench/export_size.py`.", "",
-             "| export | bytes | vs dense |", "|---|---:|---:|"]
-    lines += [f"| {name} | {size:,} | {ratio:.3f} |" for name, size, ratio in rows]
-    text = "\n".join(lines) + "\n"
+    lines = ["# ONNX export size, hashed vs dense", "", "Produced by `python bench/export_size.py`. Same seed (0) for "
+             "every export; `dense` is `--dense` (plain `Gemm`/`Conv` with the materialised weights).", ""]
+    for name, what in MODELS.items():
+        rows = []
+        dense_size = None
+        for c, dense in [(1, True), (8, False), (64, False)]:
+            cfg = ModelConfig(name=name, compression=c, seed=0, gi=None)
+            size = len(export_onnx(build_model(cfg), input_shape=cfg.input_shape, dense=dense).SerializeToString())
+            dense_size = dense_size or size
+            rows.append((("dense" if dense else f"hashed 1/{c}"), size, size / dense_size))
+        lines += [f"## {name} ({what})", "", "| export | bytes | vs dense |", "|---|---:|---:|"]
+        lines += [f"| {kind} | {size:,} | {ratio:.3f} |" for kind, size, ratio in rows]
+        lines.append("")
+    text = "\n".join(lines)
     print(text)
     out = Path(__file__).parent / "results" / "export_size.md"
     out.parent.mkdir(exist_ok=True)

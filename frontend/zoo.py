@@ -40,6 +40,7 @@ _ARCHS: dict[str, tuple[str, tuple[int, ...], list[tuple]]] = {
 MODEL_NAMES: tuple[str, ...] = tuple(_ARCHS)
 NUM_CLASSES = 10
 DEFAULT_CHECKPOINT = "mnist-mlp-c8.pt"
+LENET5_CHECKPOINT = "lenet5-c8.pt"
 
 
 def _virtual_sizes(name: str) -> list[int]:
@@ -178,6 +179,15 @@ def default_checkpoint() -> Path:
     path = Path(__file__).resolve().parent / "pretrained" / DEFAULT_CHECKPOINT
     if not path.is_file():
         raise HashhlsError(f"bundled default checkpoint is missing: {path} (run scripts/train_default.py)")
+    return path
+
+
+def lenet5_checkpoint() -> Path:
+    """The bundled LeNet-5 checkpoint (lenet5, compression 8, seed 0; record in ``pretrained/lenet5-c8.md``)."""
+    path = Path(__file__).resolve().parent / "pretrained" / LENET5_CHECKPOINT
+    if not path.is_file():
+        raise HashhlsError(f"bundled LeNet-5 checkpoint is missing: {path} (run scripts/train_default.py "
+                           f"--model lenet5)")
     return path
 
 

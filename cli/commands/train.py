@@ -13,11 +13,14 @@ HELP = "Train a zoo model (hashed or dense) on MNIST or CIFAR-10"
 
 log = logging.getLogger(__name__)
 
-# Kept in sync with hashhls.frontend.train's defaults without importing torch here.
-DEFAULT_EPOCHS = 40
-DEFAULT_BATCH = 128
-DEFAULT_LR = 2e-3
-MODEL_CHOICES = ("mnist-mlp", "lenet5", "cifar-convnet")
+# Per-model (epochs, batch size, lr): a copy of hashhls.frontend.train.RECIPES, kept here so that
+# --help does not import torch (sw_tests/test_lenet5.py checks the two agree).
+RECIPES = {"mnist-mlp": (40, 128, 2e-3), "lenet5": (60, 128, 5e-3), "cifar-convnet": (40, 128, 2e-3)}
+MODEL_CHOICES = tuple(RECIPES)
+
+
+def _recipe_help(index: int) -> str:
+    return "default per model: " + ", ".join(f"{m} {r[index]:g}" for m, r in RECIPES.items())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compression", type=float, default=8.0,
                         help="virtual/stored weights per layer, K = ceil(N*M/c); 1 = dense (default 8)")
     parser.add_argument("--gi", metavar="MODE:EPS", help="train with gradient inhibition, e.g. sign:0.1 or scale:15")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"default {DEFAULT_EPOCHS}")
+    parser.add_argument("--epochs", type=int, help=_recipe_help(0))
     parser.add_argument("--seed", type=int, default=0, help="hash seed base and training seed (default 0)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"default {DEFAULT_BATCH}")
-    parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"Adam learning rate, cosine-decayed "
-                                                                    f"(default {DEFAULT_LR:g})")
+    parser.add_argument("--batch-size", type=int, help=_recipe_help(1))
+    parser.add_argument("--lr", type=float, help=f"Adam learning rate, cosine-decayed ({_recipe_help(2)})")
     parser.add_argument("--no-augment", action="store_true", help="disable random +-2 pixel shifts")
     parser.add_argument("--data", metavar="DIR", help="dataset directory: full MNIST IDX files, or CIFAR-10 "
                                                       "python batches for cifar-convnet (default: bundled MNIST)")
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from ..frontend.checkpoint import save_checkpoint
     from ..frontend.datasets import load_dataset
     from ..frontend.gi import GIConfig
-    from ..frontend.train import train_model
+    from ..frontend.train import recipe_for, train_model
     from ..frontend.zoo import ModelConfig
 
     out = check_output(args.output)
@@ -70,16 +72,20 @@ def run(args: argparse.Namespace) -> int:
             gi = GIConfig.parse(args.gi)
         except ValueError as e:
             raise HashhlsError(str(e)) from None
-    if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
-        raise HashhlsError("--epochs and --batch-size must be >= 1 and --lr > 0")
     if args.limit is not None and args.limit < 1:
         raise HashhlsError(f"--limit must be >= 1, got {args.limit}")
     cfg = ModelConfig(args.model, args.compression, args.seed, gi)
+    recipe = recipe_for(cfg.name)
+    epochs = recipe.epochs if args.epochs is None else args.epochs
+    batch_size = recipe.batch_size if args.batch_size is None else args.batch_size
+    lr = recipe.lr if args.lr is None else args.lr
+    if epochs < 1 or batch_size < 1 or not lr > 0:
+        raise HashhlsError("--epochs and --batch-size must be >= 1 and --lr > 0")
     train = load_dataset(cfg.dataset, args.data, "train", args.limit)
     test = load_dataset(cfg.dataset, args.data, "test")
     log.info("training %s (compression %g, seed %d) on %d images for %d epochs", cfg.name, cfg.compression,
-             args.seed, len(train[1]), args.epochs)
-    model, metrics = train_model(cfg, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+             args.seed, len(train[1]), epochs)
+    model, metrics = train_model(cfg, train, test, epochs=epochs, batch_size=batch_size, lr=lr,
                                  seed=args.seed, augment=not args.no_augment, progress=True)
     metrics["data"] = "bundled" if args.data is None else str(args.data)
     save_checkpoint(out, model, cfg, metrics)

@@ -14,7 +14,7 @@ from ...atomic import atomic_file
 from ...codegen.replay import AdvSet
 from ...errors import HashhlsError
 from ..gi import fold_gi
-from ..layers import HashedLinear
+from ..layers import HashedConv2d, HashedLinear
 from . import make_attack
 from .twin import FixedPointTwin
 
@@ -23,16 +23,18 @@ UNBUDGETED = {"cw", "deepfool", "jsma"}
 
 
 def dense_copy(model: nn.Sequential) -> nn.Sequential:
-    """The same function with dense parameters: each hashed layer materialised into an nn.Linear."""
+    """The same function with dense parameters: each hashed layer materialised into an nn.Linear / nn.Conv2d."""
     out = []
     for m in fold_gi(model):
-        if isinstance(m, HashedLinear):
-            lin = nn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
+        if isinstance(m, (HashedLinear, HashedConv2d)):
+            dense = (nn.Linear(m.in_features, m.out_features, bias=m.bias is not None) if isinstance(m, HashedLinear)
+                     else nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride,
+                                    padding=m.padding, bias=m.bias is not None))
             with torch.no_grad():
-                lin.weight.copy_(m.virtual_weight())
+                dense.weight.copy_(m.virtual_weight())
                 if m.bias is not None:
-                    lin.bias.copy_(m.bias)
-            m = lin
+                    dense.bias.copy_(m.bias)
+            m = dense
         out.append(copy.deepcopy(m))
     return nn.Sequential(*out).eval()
 
