@@ -1,4 +1,5 @@
-"""The seed paper's MNIST table, measured on the hashed 1/8 MLP, on the float model and on csim.
+"""The seed paper's table, measured on hashed 1/8 models (MLP, LeNet-5, optionally a CIFAR-10 convnet),
+on the float model and on csim.
 
 Liu et al. (ASP-DAC 2018) report gradient-based attack success on a hash-compressed
 MNIST network falling from 87.99% to 4.77% with gradient inhibition (GI). This
@@ -19,9 +20,14 @@ Success counts only inputs the evaluated implementation classified correctly
 when clean. Every rate is evaluated on csim (the hardware) and, for the naive
 attacks, also on the float model.
 
+Models (``--models``, default ``mnist-mlp,lenet5``): the bundled hashed 1/8 checkpoint is the
+"no GI" row, GI-scale is applied to it, GI-sign is trained with the model's recipe. ``--cifar DIR``
+adds cifar-convnet rows: its no-GI model is trained first on the CIFAR-10 python batches in DIR.
+
     python bench/paper_table.py            # full size: 1000 test images (README numbers)
     python bench/paper_table.py --quick    # CI size: 100 images, shorter attacks
     python bench/paper_table.py --quick -n 30 -o /tmp/t.md   # what sw_tests/test_paper_table.py runs
+    python bench/paper_table.py --models lenet5 --cifar ~/cifar-10-batches-py
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +48,12 @@ from hashhls.codegen.project import BuildConfig, build
 from hashhls.codegen.replay import success_mask
 from hashhls.frontend.attacks import make_attack
 from hashhls.frontend.checkpoint import load_checkpoint, save_checkpoint
-from hashhls.frontend.datasets import load_mnist
+from hashhls.frontend.datasets import load_cifar10, load_mnist
 from hashhls.frontend.gi import GIConfig, apply_gi
-from hashhls.frontend.train import evaluate, train_model
-from hashhls.frontend.zoo import default_checkpoint
+from hashhls.frontend.train import evaluate, recipe_for, train_model
+from hashhls.frontend.zoo import ModelConfig, default_checkpoint, lenet5_checkpoint
 
-PAPER = "87.99% without GI -> 4.77% with GI (Liu et al., ASP-DAC 2018, MNIST)"
+PAPER = ("87.99% without GI -> 4.77% with GI on MNIST, 86.74% -> 4.64% on CIFAR-10 (Liu et al., ASP-DAC 2018)")
 
 
 class Scaled(torch.nn.Module):
@@ -79,19 +86,47 @@ def logit_spread(model, x: np.ndarray) -> float:
         return float(model(torch.from_numpy(x)).std())
 
 
-def make_models(gi_epochs: int, work: Path) -> dict[str, Path]:
-    """Checkpoints of the undefended bundled model and its two GI variants."""
-    base, cfg = load_checkpoint(default_checkpoint())
-    paths = {"no GI": default_checkpoint()}
+@dataclass
+class Family:
+    """One architecture's rows: its undefended hashed model, data and build precision."""
+
+    name: str
+    base: Path  #: the no-GI checkpoint
+    train: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    precision: str  #: "auto" calibrates on MNIST; CIFAR models get a fixed wide type
+    data: str  #: how the data is described in the table
+
+
+def families(models: list[str], cifar: Path | None, quick: bool, work: Path) -> list[Family]:
+    out = []
+    mnist_train, mnist_test = load_mnist(split="train"), load_mnist(split="test")
+    bundled = {"mnist-mlp": default_checkpoint, "lenet5": lenet5_checkpoint}
+    for name in models:
+        out.append(Family(name, bundled[name](), mnist_train, mnist_test, "auto", "official MNIST test images"))
+    if cifar is not None:
+        train, test = load_cifar10(cifar, split="train"), load_cifar10(cifar, split="test")
+        cfg = ModelConfig("cifar-convnet", compression=8, seed=0)
+        model, _ = train_model(cfg, train, epochs=2 if quick else None, progress=False)
+        base = save_checkpoint(work / "cifar-convnet.pt", model, cfg)
+        # --precision auto calibrates on MNIST: CIFAR builds use a wide type that holds GI-scale's logits.
+        out.append(Family("cifar-convnet", base, train, test, "ap_fixed<18,10,AP_RND_CONV,AP_SAT>",
+                          f"CIFAR-10 test images from {cifar}"))
+    return out
+
+
+def make_models(family: Family, gi_epochs: int | None, work: Path) -> dict[str, Path]:
+    """Checkpoints of the family's undefended model and its two GI variants."""
+    base, cfg = load_checkpoint(family.base)
+    paths = {"no GI": family.base}
     # GI-scale is pure logit scaling: applied to the trained model.
     scale_cfg = GIConfig.parse("scale:15")
     scaled = apply_gi(base, scale_cfg)
-    paths["GI-scale (eps 15)"] = save_checkpoint(work / "scale.pt", scaled, _with_gi(cfg, scale_cfg))
-    # GI-sign changes the weights: trained with GI in the model, same recipe as the bundled default.
+    paths["GI-scale (eps 15)"] = save_checkpoint(work / f"{family.name}-scale.pt", scaled, _with_gi(cfg, scale_cfg))
+    # GI-sign changes the weights: trained with GI in the model, with the model's recipe.
     sign_cfg = _with_gi(cfg, GIConfig.parse("sign:0.1"))
-    x_train, y_train = load_mnist(split="train")
-    model, _ = train_model(sign_cfg, (x_train, y_train), epochs=gi_epochs, progress=False)
-    paths["GI-sign (eps 0.1)"] = save_checkpoint(work / "sign.pt", model, sign_cfg)
+    model, _ = train_model(sign_cfg, family.train, epochs=gi_epochs, progress=False)
+    paths["GI-sign (eps 0.1)"] = save_checkpoint(work / f"{family.name}-sign.pt", model, sign_cfg)
     return paths
 
 
@@ -102,12 +137,12 @@ def _with_gi(cfg, gi):
 
 
 def evaluate_model(name: str, ckpt: Path, base_model, x, y, x_all, y_all, quick: bool, work: Path,
-                   square_n: int) -> dict:
+                   square_n: int, precision: str = "auto") -> dict:
     model, _ = load_checkpoint(ckpt)
     model.eval()
     build_dir = work / f"build-{len(list(work.iterdir()))}"
     t0 = time.time()
-    build(BuildConfig(output_dir=build_dir, model=Path(ckpt), precision="auto", progress=False))
+    build(BuildConfig(output_dir=build_dir, model=Path(ckpt), precision=precision, progress=False))
     hw = load_build(build_dir)
     row = {"model": name, "build_seconds": time.time() - t0,
            "clean_float": evaluate(model, x_all, y_all), "clean_csim": float((hw.predict(x_all).argmax(1) == y_all).mean())}
@@ -148,12 +183,15 @@ def pct(v: float) -> str:
     return f"{100 * v:.1f}%"
 
 
-def render(rows: list[dict], n: int, seconds: float, quick: bool, command: str, gi_epochs: int) -> str:
-    lines = ["# The paper's table on MNIST (hashed 1/8 MLP), measured", "",
-             f"Produced by `{command}` in {seconds:.0f} s: "
-             f"{n} official MNIST test images for the attacks (clean accuracy on all 10,000); GI-sign trained "
-             f"for {gi_epochs} epochs. Builds use "
-             "`--precision auto` so GI-scale's x16 logits do not saturate. Attack budgets: FGSM/BIM L-inf 0.1 "
+def render(rows: list[dict], n: int, seconds: float, quick: bool, command: str, gi_epochs: str,
+           fams: list[Family]) -> str:
+    data = "; ".join(f"{f.name}: {min(n, len(f.test[1]))} {f.data} (clean accuracy on all {len(f.test[1]):,})"
+                     for f in fams)
+    lines = ["# The paper's table (hashed 1/8 models), measured", "",
+             f"Produced by `{command}` in {seconds:.0f} s. Attacked images: {data}. GI-sign trained for "
+             f"{gi_epochs} epochs. MNIST builds use "
+             "`--precision auto` so GI-scale's x16 logits do not saturate (CIFAR-10: `ap_fixed<18,10>`). "
+             "Attack budgets: FGSM/BIM L-inf 0.1 "
              f"(BIM {5 if quick else 10} steps), JSMA gamma 0.1 (up to 10% of pixels), CW-L2 kappa 0 "
              f"({30 if quick else 100} steps x {3 if quick else 5} binary-search steps; mean L2 in brackets). "
              "Success counts only inputs the evaluated implementation classified correctly when clean.", "",
@@ -188,33 +226,47 @@ def main(argv: list[str] | None = None) -> None:
                     help="images for the Square attack on csim (default 200, --quick 50)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads (default: torch's; 1 is much faster on a machine shared with other jobs)")
+    ap.add_argument("--models", default="mnist-mlp,lenet5",
+                    help="comma-separated bundled models: mnist-mlp, lenet5 (default both)")
+    ap.add_argument("--cifar", type=Path, default=None, metavar="DIR",
+                    help="also cifar-convnet rows, trained and attacked on the CIFAR-10 python batches in DIR")
     ap.add_argument("-o", "--output", type=Path, default=None,
                     help="markdown output (default bench/results/paper_table[_quick].md)")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     if args.threads:
         torch.set_num_threads(args.threads)
+
     def pick(v, quick, full):
         return v if v is not None else (quick if args.quick else full)
 
-    n, gi_epochs, square_n = pick(args.n, 100, 1000), pick(args.gi_epochs, 8, 40), pick(args.square_n, 50, 200)
+    # GI-sign epochs: each model's own recipe at full size (mnist-mlp 40, lenet5 60).
+    n, gi_epochs, square_n = pick(args.n, 100, 1000), pick(args.gi_epochs, 8, None), pick(args.square_n, 50, 200)
     for flag, v in (("-n", n), ("--gi-epochs", gi_epochs), ("--square-n", square_n)):
-        if v < 1:
+        if v is not None and v < 1:
             ap.error(f"{flag} must be >= 1")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models or any(m not in ("mnist-mlp", "lenet5") for m in models):
+        ap.error(f"--models takes mnist-mlp and/or lenet5, got {args.models!r}")
     command = " ".join(["python bench/paper_table.py", *(argv if argv is not None else sys.argv[1:])])
     out = args.output or Path(__file__).parent / "results" / f"paper_table{'_quick' if args.quick else ''}.md"
     t0 = time.time()
-    x_all, y_all = load_mnist(split="test")
-    x, y = x_all[:n], y_all[:n]
-    base_model, _ = load_checkpoint(default_checkpoint())
-    base_model.eval()
     rows = []
     with tempfile.TemporaryDirectory(prefix="hashhls-paper-") as tmp:
         work = Path(tmp)
-        for name, ckpt in make_models(gi_epochs, work).items():
-            print(f"== {name}", flush=True)
-            rows.append(evaluate_model(name, ckpt, base_model, x, y, x_all, y_all, args.quick, work, square_n))
-    text = render(rows, n, time.time() - t0, args.quick, command, gi_epochs)
+        fams = families(models, args.cifar, args.quick, work)
+        for fam in fams:
+            base_model, _ = load_checkpoint(fam.base)
+            base_model.eval()
+            x_all, y_all = fam.test
+            x, y = x_all[:n], y_all[:n]
+            for variant, ckpt in make_models(fam, gi_epochs, work).items():
+                print(f"== {fam.name} / {variant}", flush=True)
+                row = evaluate_model(f"{fam.name} / {variant}", ckpt, base_model, x, y, x_all, y_all, args.quick,
+                                     work, square_n, fam.precision)
+                rows.append({**row, "family": fam.name, "variant": variant})
+    epochs_text = str(gi_epochs) if gi_epochs else ", ".join(f"{f.name} {recipe_for(f.name).epochs}" for f in fams)
+    text = render(rows, n, time.time() - t0, args.quick, command, epochs_text, fams)
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-MODELS = ["no GI", "GI-scale (eps 15)", "GI-sign (eps 0.1)"]
+VARIANTS = ["no GI", "GI-scale (eps 15)", "GI-sign (eps 0.1)"]
+MODELS = [f"mnist-mlp / {v}" for v in VARIANTS]
 NAIVE = ["FGSM", "BIM", "JSMA", "CW-L2"]
 RATES = ([f"{a} {where}" for a in NAIVE for where in ("float", "csim")]
          + [f"{a} csim" for a in ("FGSM temp.", "BIM temp.", "CW-L2 k1 temp.", "transfer BIM", "Square")]
@@ -24,8 +26,8 @@ RATES = ([f"{a} {where}" for a in NAIVE for where in ("float", "csim")]
 def test_paper_table_quick_mode(tmp_path):
     out = tmp_path / "table.md"
     r = subprocess.run([sys.executable, str(REPO / "bench" / "paper_table.py"), "--quick", "-n", "30",
-                        "--square-n", "20", "--threads", "1", "-o", str(out)], capture_output=True, text=True,
-                       timeout=600)
+                        "--square-n", "20", "--threads", "1", "--models", "mnist-mlp", "-o", str(out)],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.loads(out.with_suffix(".json").read_text())
     assert [row["model"] for row in rows] == MODELS
@@ -48,3 +50,37 @@ def test_paper_table_quick_mode(tmp_path):
     # ...and GI-scale is pure logit scaling: the temperature undoes it (the gradient-masking signature)
     assert scale["temperature"] == pytest.approx(16.0, rel=0.05)
     assert scale["FGSM temp. csim"] > scale["FGSM float"] + 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.csim
+def test_paper_table_lenet5_and_cifar_rows(tmp_path):
+    """The conv rows: the bundled LeNet-5 and a cifar-convnet trained on CIFAR-format batches (synthetic here:
+    CIFAR-10 cannot be downloaded; each class is a colour plus noise, so that it can be learned)."""
+    from test_cifar_path import py2_cifar_batch
+
+    rng = np.random.default_rng(0)
+    colours = rng.integers(40, 216, (10, 3))
+    root = tmp_path / "cifar-10-batches-py"
+    root.mkdir()
+    for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+        labels = rng.integers(0, 10, 100)
+        img = colours[labels][:, :, None] + rng.integers(-40, 40, (100, 3, 1024))
+        (root / name).write_bytes(py2_cifar_batch(np.clip(img, 0, 255).astype(np.uint8).reshape(100, 3072),
+                                                  labels.tolist(), b"batch %d" % i))
+    out = tmp_path / "table.md"
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "paper_table.py"), "--quick", "-n", "20",
+                        "--square-n", "10", "--gi-epochs", "2", "--threads", "1", "--models", "lenet5",
+                        "--cifar", str(root), "-o", str(out)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = json.loads(out.with_suffix(".json").read_text())
+    assert [row["model"] for row in rows] == [f"{m} / {v}" for m in ("lenet5", "cifar-convnet") for v in VARIANTS]
+    for row in rows:
+        for key in RATES:
+            assert 0.0 <= row[key] <= 1.0, (row["model"], key, row[key])
+    lenet, cifar = rows[0], rows[3]
+    assert lenet["clean_csim"] > 0.97  # the bundled LeNet-5 on real MNIST
+    assert cifar["clean_csim"] > 0.5  # learned the synthetic classes: the CIFAR path trains, builds and runs
+    assert lenet["BIM csim"] >= 0.8
+    md = out.read_text()
+    assert "CIFAR-10 test images from" in md and md.count("| cifar-convnet / no GI |") == 2
