@@ -1,15 +1,17 @@
-"""Test accuracy of mnist-mlp hashed at 1/8 and 1/64 vs dense, same recipe.
+"""Test accuracy of hashed (1/8, 1/64) vs dense mnist-mlp and lenet5, each with its recipe.
 
-Trains each model with hashhls' default recipe (Adam + cosine, +-2 px shifts,
-seed 0) on the bundled 10k MNIST training images and evaluates on the official
-10k test set. Prints the table and writes ``bench/results/accuracy.md``.
+Trains each model with its default recipe (``hashhls.frontend.train.RECIPES``:
+Adam + cosine, +-2 px shifts, seed 0) on the bundled 10k MNIST training images
+and evaluates on the official 10k test set. Prints the table and writes
+``bench/results/accuracy.md``.
 
-    /work/venv/bin/python bench/accuracy_table.py [--epochs N] [--data DIR]
+    python bench/accuracy_table.py [--models mnist-mlp,lenet5] [--epochs N] [--data DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 from pathlib import Path
 
@@ -19,32 +21,50 @@ from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.zoo import ModelConfig
 
 OUT = Path(__file__).resolve().parent / "results" / "accuracy.md"
+MODELS = ("mnist-mlp", "lenet5")
 COMPRESSIONS = (1, 8, 64)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=T.DEFAULT_EPOCHS)
+    ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {', '.join(MODELS)}")
+    ap.add_argument("--epochs", type=int, help="override every model's recipe")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", help="full MNIST directory (default: bundled 10k subset)")
     args = ap.parse_args()
+    models = [m for m in args.models.split(",") if m]
+    if not models or any(m not in MODELS for m in models):
+        ap.error(f"--models must name some of {', '.join(MODELS)}")
     train, test = load_mnist(args.data, "train"), load_mnist(args.data, "test")
-    rows = []
-    for c in COMPRESSIONS:
-        cfg = ModelConfig("mnist-mlp", compression=c, seed=args.seed)
-        _, m = T.train_model(cfg, train, test, epochs=args.epochs, seed=args.seed, progress=False)
-        rows.append((cfg.name, "dense" if c == 1 else f"1/{c}", m["stored_weights"], m["test_accuracy"], m["seconds"]))
-        print(f"{rows[-1][1]}: {100 * m['test_accuracy']:.2f}%", flush=True)
+    rows, recipes = [], []
+    load_before = os.getloadavg()[0]
+    for name in models:
+        r = T.recipe_for(name)
+        epochs = args.epochs or r.epochs
+        recipes.append(f"* {name}: Adam lr {r.lr:g} with cosine decay, batch {r.batch_size}, {epochs} epochs, "
+                       f"random +-2 px shifts, seed {args.seed}.")
+        for c in COMPRESSIONS:
+            cfg = ModelConfig(name, compression=c, seed=args.seed)
+            _, m = T.train_model(cfg, train, test, epochs=epochs, seed=args.seed, progress=False)
+            rows.append((name, "dense" if c == 1 else f"1/{c}", m["stored_weights"], m["test_accuracy"],
+                         m["seconds"]))
+            print(f"{name} {rows[-1][1]}: {100 * m['test_accuracy']:.2f}% in {m['seconds']:.1f} s", flush=True)
+    load_after = os.getloadavg()[0]
     lines = [
-        "# mnist-mlp (784-300-100-10): hashed vs dense",
+        "# Hashed vs dense: test accuracy on MNIST (mnist-mlp 784-300-100-10, lenet5)",
         "",
-        (f"Recipe: Adam lr {T.DEFAULT_LR:g} with cosine decay, batch {T.DEFAULT_BATCH_SIZE}, {args.epochs} epochs, "
-        f"random +-2 px shifts, seed {args.seed}; trained on {len(train[1])} MNIST training images "
-        f"({'bundled subset' if args.data is None else args.data}), tested on {len(test[1])} test images. "
-        f"Stored weights = K bucket weights + biases. Training time on this machine "
-        f"({platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads)."),
+        "Recipes (`hashhls.frontend.train.RECIPES`, the `hashhls train` defaults):",
         "",
-        "Produced by `bench/accuracy_table.py`.",
+        *recipes,
+        "",
+        (f"Trained on {len(train[1])} MNIST training images "
+         f"({'bundled subset' if args.data is None else args.data}), tested on {len(test[1])} test images. "
+         f"Stored weights = K bucket weights + biases. Training time on this machine "
+         f"({platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} "
+         f"threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; 1-minute load average {load_before:.1f} before and {load_after:.1f} after the run: other "
+         f"jobs sharing the CPUs slow training down)."),
+        "",
+        "Produced by `python bench/accuracy_table.py`.",
         "",
         "| model | compression | stored weights | test accuracy | training time |",
         "|---|---|---:|---:|---:|",
