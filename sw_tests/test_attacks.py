@@ -243,3 +243,18 @@ def test_cli_attack_bad_input(tmp_path, args, match):
     r = _cli("attack", *args, "-o", out)
     assert r.returncode == 2 and match in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_every_attack_runs_from_the_cli_and_bad_hyperparameters_are_one_line_errors(tmp_path):
+    # square is query-only: given a torch model it queries its outputs, so the CLI's --on choices all work
+    out = tmp_path / "sq.npz"
+    r = _cli("attack", "--attack", "square", "--eps", "0.2", "-n", "8", "--on", "fixed", "-o", out)
+    assert r.returncode == 0, r.stderr
+    from hashhls.codegen.replay import AdvSet
+
+    adv = AdvSet.load(out, input_shape=(1, 28, 28))
+    assert adv.queries is not None and adv.queries.shape == (1, 8) and (adv.queries >= 1).all()
+    assert np.abs(adv.x_adv - adv.x_clean).max() <= 0.2 + 1e-6
+    r = _cli("attack", "--attack", "jsma", "--steps", "5", "-n", "4", "-o", tmp_path / "j.npz")
+    assert r.returncode == 2 and "attack 'jsma' takes no 'steps'" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "j.npz").exists()
