@@ -98,7 +98,7 @@ class Family:
     data: str  #: how the data is described in the table
 
 
-def families(models: list[str], cifar: Path | None, quick: bool, work: Path) -> list[Family]:
+def families(models: list[str], cifar: Path | None, cifar_epochs: int | None, work: Path) -> list[Family]:
     out = []
     mnist_train, mnist_test = load_mnist(split="train"), load_mnist(split="test")
     bundled = {"mnist-mlp": default_checkpoint, "lenet5": lenet5_checkpoint}
@@ -107,7 +107,7 @@ def families(models: list[str], cifar: Path | None, quick: bool, work: Path) -> 
     if cifar is not None:
         train, test = load_cifar10(cifar, split="train"), load_cifar10(cifar, split="test")
         cfg = ModelConfig("cifar-convnet", compression=8, seed=0)
-        model, _ = train_model(cfg, train, epochs=2 if quick else None, progress=False)
+        model, _ = train_model(cfg, train, epochs=cifar_epochs, progress=False)
         base = save_checkpoint(work / "cifar-convnet.pt", model, cfg)
         # --precision auto calibrates on MNIST: CIFAR builds use a wide type that holds GI-scale's logits.
         out.append(Family("cifar-convnet", base, train, test, "ap_fixed<18,10,AP_RND_CONV,AP_SAT>",
@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="comma-separated bundled models: mnist-mlp, lenet5 (default both)")
     ap.add_argument("--cifar", type=Path, default=None, metavar="DIR",
                     help="also cifar-convnet rows, trained and attacked on the CIFAR-10 python batches in DIR")
+    ap.add_argument("--cifar-epochs", type=int, default=None,
+                    help="training epochs of the cifar-convnet no-GI model (default: its recipe, --quick 2)")
     ap.add_argument("-o", "--output", type=Path, default=None,
                     help="markdown output (default bench/results/paper_table[_quick].md)")
     args = ap.parse_args(argv)
@@ -242,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # GI-sign epochs: each model's own recipe at full size (mnist-mlp 40, lenet5 60).
     n, gi_epochs, square_n = pick(args.n, 100, 1000), pick(args.gi_epochs, 8, None), pick(args.square_n, 50, 200)
-    for flag, v in (("-n", n), ("--gi-epochs", gi_epochs), ("--square-n", square_n)):
+    cifar_epochs = pick(args.cifar_epochs, 2, None)
+    for flag, v in (("-n", n), ("--gi-epochs", gi_epochs), ("--square-n", square_n), ("--cifar-epochs", cifar_epochs)):
         if v is not None and v < 1:
             ap.error(f"{flag} must be >= 1")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -254,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hashhls-paper-") as tmp:
         work = Path(tmp)
-        fams = families(models, args.cifar, args.quick, work)
+        fams = families(models, args.cifar, cifar_epochs, work)
         for fam in fams:
             base_model, _ = load_checkpoint(fam.base)
             base_model.eval()
