@@ -53,6 +53,14 @@ def initializer_map(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
     return {t.name: t for t in model.graph.initializer}
 
 
+def tensor_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """Per-sample shapes (no batch dimension) of an ingested model's tensors, from its value_info."""
+    out = {}
+    for v in (*model.graph.input, *model.graph.value_info, *model.graph.output):
+        out[v.name] = [d.dim_value for d in v.type.tensor_type.shape.dim][1:]
+    return out
+
+
 def load_onnx(path: str | Path) -> onnx.ModelProto:
     """Read an ONNX file, turning every parse problem into a HashhlsError naming the file."""
     path = Path(path)

@@ -19,7 +19,7 @@ from ..errors import HashhlsError
 from ..frontend.hashing import HashConfig, materialise
 from .fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
 from .geometry import Window2D, conv2d, maxpool2d, window_of
-from .ingest import HASHHLS_DOMAIN, attr, initializer_map, op_key
+from .ingest import HASHHLS_DOMAIN, attr, initializer_map, op_key, tensor_shapes
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +74,10 @@ class LayerSpec:
 WEIGHTED_KINDS = ("dense", "hashed_dense", "conv2d", "hashed_conv2d")
 
 
-def _tensor_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
-    """Per-sample shapes (no batch dimension) of the ingested model's tensors, from its value_info."""
-    out = {}
-    for v in (*model.graph.input, *model.graph.value_info, *model.graph.output):
-        dims = v.type.tensor_type.shape.dim
-        out[v.name] = [d.dim_value for d in dims][1:]
-    return out
-
-
 def layer_specs(model: onnx.ModelProto) -> list[LayerSpec]:
     """The ingested model's nodes as LayerSpecs, in execution order."""
     inits = {k: numpy_helper.to_array(v) for k, v in initializer_map(model).items()}
-    shapes = _tensor_shapes(model)
+    shapes = tensor_shapes(model)
     specs = []
     for node in model.graph.node:
         key = op_key(node)

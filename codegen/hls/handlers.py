@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..ingest import HASHHLS_DOMAIN, SPATIAL_OPS, attr, initializer_map, op_key
+from ..ingest import HASHHLS_DOMAIN, SPATIAL_OPS, attr, initializer_map, op_key, tensor_shapes
 
 HASHED_DENSE_OP = 'HashhlsHashedDense'
 DENSE_OP = 'HashhlsDense'
@@ -46,14 +46,13 @@ def hls4ml_view(model: onnx.ModelProto, quantisers: dict[str, tuple[Callable, Ca
             rounding); values already on the grid print exactly.
     """
     from ..geometry import window_of
-    from ..precision import _tensor_shapes
 
     quantisers = quantisers or {}
     m = onnx.ModelProto()
     m.CopyFrom(model)
     g = m.graph
     inits = initializer_map(m)
-    shapes = _tensor_shapes(model)
+    shapes = tensor_shapes(model)
     moved: set[str] = set()
     chw: set[str] = set()  # the Transposes' outputs, which stay channels-first
     spatial = any(op_key(n) in SPATIAL_OPS for n in g.node)  # only then is anything channels-last
