@@ -195,6 +195,61 @@ class MatMulAddToGemm(Transformation):
         return model, False
 
 
+class FoldBatchNorm(Transformation):
+    """``Conv``/``Gemm`` followed by inference ``BatchNormalization`` -> one ``Conv``/``Gemm`` (folded weights).
+
+    A batch norm after a hashed layer cannot be folded into its K shared weights
+    (each output channel would need its own scale): that is refused, naming the node.
+    """
+
+    def apply(self, model):
+        g = model.graph
+        inits = initializer_map(model)
+        producers = {o: n for n in g.node for o in n.output}
+        consumers: dict[str, int] = {}
+        for n in g.node:
+            for x in n.input:
+                consumers[x] = consumers.get(x, 0) + 1
+        for bn in g.node:
+            if op_key(bn) != ("", "BatchNormalization"):
+                continue
+            prev = producers.get(bn.input[0])
+            where = f"BatchNormalization node {bn.name!r}"
+            if prev is not None and prev.domain == HASHHLS_DOMAIN:
+                raise HashhlsError(f"{where} follows hashed layer {prev.name!r}: a per-channel scale cannot be "
+                                   "folded into shared hashed weights (fold it during training)")
+            if len(bn.output) != 1 or int(attr(bn, "training_mode", 0)):
+                raise HashhlsError(f"{where}: only inference-mode batch norm (one output) is supported")
+            if any(name not in inits for name in bn.input[1:5]):
+                raise HashhlsError(f"{where}: scale, bias, mean and variance must be constant initializers")
+            scale, beta, mean, var = (numpy_helper.to_array(inits[n]).astype(np.float64) for n in bn.input[1:5])
+            s = scale / np.sqrt(var + float(attr(bn, "epsilon", 1e-5)))
+            key = op_key(prev) if prev is not None else None
+            foldable = (prev is not None and consumers.get(prev.output[0]) == 1 and prev.input[1] in inits
+                        and (len(prev.input) < 3 or not prev.input[2] or prev.input[2] in inits)
+                        and (key == ("", "Conv") or (key == ("", "Gemm") and attr(prev, "transB", 0) == 1
+                                                     and attr(prev, "alpha", 1.0) == 1.0
+                                                     and attr(prev, "beta", 1.0) == 1.0 and not attr(prev, "transA", 0))))
+            if not foldable:
+                raise HashhlsError(f"{where} must directly follow a Conv or Gemm (transB=1) with constant weights "
+                                   "to be folded")
+            w = numpy_helper.to_array(inits[prev.input[1]]).astype(np.float64)
+            has_bias = len(prev.input) > 2 and prev.input[2]
+            b = numpy_helper.to_array(inits[prev.input[2]]).astype(np.float64) if has_bias else np.zeros(w.shape[0])
+            if s.shape != (w.shape[0],):
+                raise HashhlsError(f"{where}: {s.size} channels for {w.shape[0]} outputs of {prev.name!r}")
+            w = w * s.reshape(-1, *([1] * (w.ndim - 1)))
+            b = (b - mean) * s + beta
+            wname, bname = f"{prev.output[0]}_bnW", f"{prev.output[0]}_bnB"
+            g.initializer.extend([numpy_helper.from_array(w.astype(np.float32), wname),
+                                  numpy_helper.from_array(b.astype(np.float32), bname)])
+            prev.input[:] = [prev.input[0], wname, bname]
+            prev.output[0] = bn.output[0]
+            g.node.remove(bn)
+            return model, True
+        return model, False
+
+
 class CheckOps(Transformation):
     """Refuse any op outside :data:`SUPPORTED_OPS`, naming the node and op (domain checked too)."""
 
@@ -415,6 +470,7 @@ INGEST_FLOW: Sequence[type[Transformation]] = (
     ConstantsToInitializers,
     RemoveIdentityOps,
     MatMulAddToGemm,
+    FoldBatchNorm,
     RemoveDanglingConstants,
     CheckOps,
     SanitiseNames,

@@ -173,3 +173,35 @@ def test_hostile_names_in_a_conv_model_never_reach_the_project_raw(tmp_path):
     fw = tmp_path / "out" / "hls" / "firmware"
     subprocess.run(["g++", "-std=c++11", "-fsyntax-only", "-I", str(fw / "ap_types"), "-I", str(fw),
                     str(fw / "myproject.cpp")], cwd=fw, check=True, capture_output=True)
+
+
+def _with_batchnorm(hashed: bool) -> onnx.ModelProto:
+    m = _conv_model(hashed=hashed)
+    g = m.graph
+    rng = np.random.default_rng(5)
+    conv = g.node[0]
+    conv.output[0] = "c_pre"
+    g.node.insert(1, helper.make_node("BatchNormalization", ["c_pre", "s", "b", "mu", "v"], ["c"], name="bn",
+                                      epsilon=1e-3))
+    for name, values in (("s", rng.uniform(0.5, 2, 4)), ("b", rng.normal(size=4)), ("mu", rng.normal(size=4)),
+                         ("v", rng.uniform(0.1, 2, 4))):
+        g.initializer.append(numpy_helper.from_array(values.astype(np.float32), name))
+    return m
+
+
+def test_batchnorm_after_a_conv_is_folded_and_computes_the_same():
+    import onnxruntime as ort
+
+    m = _with_batchnorm(hashed=False)
+    out = ing.ingest(m)
+    assert "BatchNormalization" not in {n.op_type for n in out.graph.node}
+    x = np.random.default_rng(1).uniform(0, 1, (8, 1, 28, 28)).astype(np.float32)
+    run = [ort.InferenceSession(mm.SerializeToString(), providers=["CPUExecutionProvider"]) for mm in (m, out)]
+    y0, y1 = (r.run(None, {r.get_inputs()[0].name: x})[0] for r in run)
+    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-5)
+    assert np.abs(y0).max() > 0.1
+
+
+def test_batchnorm_after_a_hashed_conv_is_refused():
+    with pytest.raises(HashhlsError, match="BatchNormalization node 'bn' follows hashed layer 'c1'"):
+        ing.ingest(_with_batchnorm(hashed=True))
