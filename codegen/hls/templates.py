@@ -40,6 +40,20 @@ def render(template: str, **context) -> str:
     return jinja_env().get_template(template).render(**context)
 
 
+def _hashed_context(node) -> dict:
+    """What every hashed layer's config struct holds: config index, K, the hash, reuse factor and types."""
+    return dict(
+        index=int(node.index),
+        n_buckets=int(node.get_attr('n_buckets')),
+        seed=int(node.get_attr('seed')),
+        hash_key=int(node.get_attr('hash_key')),
+        reuse_factor=int(node.get_attr('reuse_factor')),
+        accum_t=node.get_attr('accum_t').name,
+        weight_t=node.get_weights('weight').type.name,
+        bias_t=node.get_weights('bias').type.name,
+    )
+
+
 class HashedDenseConfigTemplate(LayerConfigTemplate):
     """``struct configN : nnet::hashed_dense_config`` for one HashedDense layer."""
 
@@ -49,17 +63,10 @@ class HashedDenseConfigTemplate(LayerConfigTemplate):
     def format(self, node) -> str:
         return render(
             'hashed_dense_config.h.j2',
-            index=int(node.index),
             n_in=int(node.get_attr('n_in')),
             n_out=int(node.get_attr('n_out')),
-            n_buckets=int(node.get_attr('n_buckets')),
-            seed=int(node.get_attr('seed')),
-            hash_key=int(node.get_attr('hash_key')),
-            reuse_factor=int(node.get_attr('reuse_factor')),
             io_type=str(node.model.config.get_config_value('IOType')),
-            accum_t=node.get_attr('accum_t').name,
-            weight_t=node.get_weights('weight').type.name,
-            bias_t=node.get_weights('bias').type.name,
+            **_hashed_context(node),
         )
 
 
@@ -106,15 +113,8 @@ class HashedConv2DConfigTemplate(LayerConfigTemplate):
     def format(self, node) -> str:
         return render(
             'hashed_conv2d_config.h.j2',
-            index=int(node.index),
             geometry={k: int(node.get_attr(k)) for k in _CONV_GEOMETRY},
-            n_buckets=int(node.get_attr('n_buckets')),
-            seed=int(node.get_attr('seed')),
-            hash_key=int(node.get_attr('hash_key')),
-            reuse_factor=int(node.get_attr('reuse_factor')),
-            accum_t=node.get_attr('accum_t').name,
-            weight_t=node.get_weights('weight').type.name,
-            bias_t=node.get_weights('bias').type.name,
+            **_hashed_context(node),
         )
 
 
