@@ -4,7 +4,7 @@ On the 10,000 official MNIST test images, against the bundled default model
 (784-300-100-10, hashed 1/8):
 
 * crafting FGSM (eps 0.1) and PGD-10 (eps 0.1, step 0.025, random start) on
-  the hashed float model, in batches of 500 (``hashhls.frontend.attacks.craft.craft``,
+  the hashed float model, in batches of 500 (``hashhls.adversarial.craft.craft``,
   what ``hashhls attack`` runs), and CW-L2 (100 steps x 5 binary-search steps,
   500 gradient evaluations per image);
 * replaying each set of 10,000 adversarial images through the compiled C
@@ -36,8 +36,8 @@ import torch
 from hashhls.codegen.csim import load_build
 from hashhls.codegen.emulator import Emulator
 from hashhls.codegen.project import BuildConfig, build
-from hashhls.codegen.replay import success_mask
-from hashhls.frontend.attacks.craft import craft
+from hashhls.adversarial.replay import success_mask
+from hashhls.adversarial.craft import craft
 from hashhls.frontend.checkpoint import load_checkpoint
 from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.zoo import default_checkpoint

@@ -45,8 +45,8 @@ import torch
 
 from hashhls.codegen.csim import load_build
 from hashhls.codegen.project import BuildConfig, build
-from hashhls.codegen.replay import success_mask
-from hashhls.frontend.attacks import make_attack
+from hashhls.adversarial.replay import success_mask
+from hashhls.adversarial.attacks import make_attack
 from hashhls.frontend.checkpoint import load_checkpoint, save_checkpoint
 from hashhls.frontend.datasets import load_cifar10, load_mnist
 from hashhls.frontend.gi import GIConfig, apply_gi

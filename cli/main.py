@@ -1,4 +1,4 @@
-"""The ``hashhls`` command line: one subcommand per module in :mod:`hashhls.commands`."""
+"""The ``hashhls`` command line: one subcommand per module in :mod:`hashhls.cli.commands`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 
-from . import __version__
+from ..core.version import __version__
 from .commands import COMMANDS
-from .errors import HashhlsError
+from ..core.errors import HashhlsError
 
 
 def build_parser() -> argparse.ArgumentParser:

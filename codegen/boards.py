@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 
 #: ``--board none``: a plain Vivado HLS project for hls4ml's default part, no board wrapper.
 NO_BOARD = "none"

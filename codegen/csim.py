@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_file
-from ..errors import HashhlsError
+from ..core.atomic import atomic_file
+from ..core.errors import HashhlsError
 from .emulator import as_input_batch
 from .fixed import FixedType
 from .manifest import BuildManifest

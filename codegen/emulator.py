@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from ..frontend.hashing import materialise
 from .fixed import FixedType, Overflow
 from .geometry import Window2D, im2col, maxpool2d

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 
 
 class Rounding(str, enum.Enum):

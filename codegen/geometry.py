@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import onnx
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from .ingest import HASHHLS_DOMAIN, attr, op_key
 
 

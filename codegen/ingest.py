@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from ..frontend.hashing import check_buckets, layer_key
 from .names import sanitise_identifier
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 
 MANIFEST_NAME = "hashhls-build.json"
 FORMAT = "hashhls-build"

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from ..frontend.hashing import HashConfig, materialise
 from .fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
 from .geometry import Window2D, conv2d, maxpool2d, window_of

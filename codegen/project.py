@@ -17,8 +17,8 @@ from pathlib import Path
 
 import onnx
 
-from ..atomic import atomic_dir
-from ..errors import HashhlsError
+from ..core.atomic import atomic_dir
+from ..core.errors import HashhlsError
 from ..frontend.hashing import layer_key
 from . import ingest as ingest_mod
 from .boards import Board, load_board

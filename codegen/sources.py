@@ -9,7 +9,7 @@ from pathlib import Path
 
 import onnx
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from .ingest import load_onnx
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import json
 import os
 from pathlib import Path
 
-from ..atomic import atomic_file
-from ..errors import HashhlsError
+from ..core.atomic import atomic_file
+from ..core.errors import HashhlsError
 from .zoo import ModelConfig, build_model
 
 FORMAT = "hashhls-checkpoint"

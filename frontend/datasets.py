@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 
 DATASETS = ("mnist", "cifar10")
 SPLITS = ("train", "test")

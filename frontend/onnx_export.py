@@ -17,8 +17,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
-from ..atomic import atomic_file
-from ..errors import HashhlsError
+from ..core.atomic import atomic_file
+from ..core.errors import HashhlsError
 from .gi import GIScale, fold_gi
 from .layers import HashedConv2d, HashedLinear
 from .onnx_functions import DOMAIN, DOMAIN_VERSION, OPSET, all_functions

@@ -10,7 +10,7 @@ import torch
 from onnx import helper, numpy_helper
 from torch import nn
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from .layers import HashedConv2d, HashedLinear
 from .onnx_functions import DOMAIN
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from .zoo import ModelConfig, build_model
 
 log = logging.getLogger(__name__)

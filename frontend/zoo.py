@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 from .gi import GIConfig
 
 #: Per model: dataset, input shape, and the layer list. A layer is

@@ -17,7 +17,7 @@ import pytest
 from hashhls.codegen.csim import EXE_NAME, compile_build, load_build
 from hashhls.codegen.emulator import Emulator
 from hashhls.codegen.fixed import FixedType
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 
 from csim_helpers import chain_onnx, make_build
 
@@ -156,7 +156,7 @@ def test_bad_inputs_are_clear_errors(tiny_build, tmp_path):
 
 
 def test_cli_csim(tiny_build, tmp_path, capsys):
-    from hashhls.main import main
+    from hashhls.cli.main import main
 
     x = _x(50)
     np.save(tmp_path / "x.npy", x)

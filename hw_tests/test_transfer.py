@@ -9,7 +9,7 @@ import sys
 import pytest
 from csim_helpers import REPO
 
-from hashhls.codegen.replay import TARGET_ORDER
+from hashhls.adversarial.replay import TARGET_ORDER
 
 pytestmark = pytest.mark.csim
 

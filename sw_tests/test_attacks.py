@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from hashhls.errors import HashhlsError
-from hashhls.frontend.attacks import ATTACKS, FixedPointTwin, make_attack
-from hashhls.frontend.attacks.craft import dense_copy
+from hashhls.core.errors import HashhlsError
+from hashhls.adversarial.attacks import ATTACKS, FixedPointTwin, make_attack
+from hashhls.adversarial.craft import dense_copy
 from hashhls.frontend.checkpoint import load_checkpoint
 from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.zoo import default_checkpoint
@@ -226,7 +226,7 @@ def _cli(*args):
 
 
 def test_cli_attack_writes_what_replay_reads(tmp_path):
-    from hashhls.codegen.replay import AdvSet
+    from hashhls.adversarial.replay import AdvSet
 
     out = tmp_path / "adv.npz"
     r = _cli("attack", "--attack", "fgsm", "--eps", "0.05,0.1", "-n", "40", "-o", out)
@@ -250,7 +250,7 @@ def test_every_attack_runs_from_the_cli_and_bad_hyperparameters_are_one_line_err
     out = tmp_path / "sq.npz"
     r = _cli("attack", "--attack", "square", "--eps", "0.2", "-n", "8", "--on", "fixed", "-o", out)
     assert r.returncode == 0, r.stderr
-    from hashhls.codegen.replay import AdvSet
+    from hashhls.adversarial.replay import AdvSet
 
     adv = AdvSet.load(out, input_shape=(1, 28, 28))
     assert adv.queries is not None and adv.queries.shape == (1, 8) and (adv.queries >= 1).all()

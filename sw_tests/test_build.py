@@ -15,8 +15,8 @@ from hashhls.codegen.boards import available_boards, load_board
 from hashhls.codegen.fixed import FixedType
 from hashhls.codegen.manifest import BuildManifest
 from hashhls.codegen.project import BuildConfig, build
-from hashhls.errors import HashhlsError
-from hashhls.main import main
+from hashhls.core.errors import HashhlsError
+from hashhls.cli.main import main
 
 
 def _save(tmp_path: Path, layers, name="m.onnx", **kw) -> Path:

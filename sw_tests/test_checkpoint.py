@@ -7,7 +7,7 @@ import os
 
 import pytest
 import torch
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 from hashhls.frontend.checkpoint import FORMAT, checkpoint_metrics, load_checkpoint, save_checkpoint
 from hashhls.frontend.zoo import ModelConfig, build_model
 

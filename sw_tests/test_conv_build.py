@@ -19,7 +19,7 @@ from hashhls.codegen.fixed import FixedType
 from hashhls.codegen.geometry import Window2D, conv2d, im2col, maxpool2d
 from hashhls.codegen.manifest import BuildManifest
 from hashhls.codegen.project import BuildConfig, build
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 from hashhls.frontend.hashing import HashConfig, materialise
 
 

@@ -8,7 +8,7 @@ import struct
 
 import numpy as np
 import pytest
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 from hashhls.frontend.datasets import bundled_mnist_dir, load_cifar10, load_dataset, load_mnist, read_idx
 
 

@@ -17,7 +17,7 @@ from onnx_models import dense, hashed, mlp_onnx, relu
 
 from hashhls.codegen.emulator import Emulator
 from hashhls.codegen.manifest import BuildManifest, LayerInfo
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 from hashhls.frontend.hashing import hash_flat
 
 N_IN, HID, N_OUT, K, SEED = 6, 5, 3, 7, 12345

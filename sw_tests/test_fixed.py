@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hashhls.codegen.fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 
 Q84 = FixedType.parse("ap_fixed<8,4,AP_RND_CONV,AP_SAT>")  # lsb 1/16, codes -128..127, values -8..7.9375
 

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx_models import dense, hashed, mlp_onnx, relu
 
 from hashhls.codegen import ingest as ing
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 
 IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

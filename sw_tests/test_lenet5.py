@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from hashhls.frontend.attacks.craft import dense_copy
+from hashhls.adversarial.craft import dense_copy
 from hashhls.frontend.checkpoint import checkpoint_metrics, load_checkpoint
 from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.layers import HashedConv2d, HashedLinear
@@ -40,7 +40,7 @@ def _cli(*args, cwd=None):
 
 
 def test_cli_recipe_table_matches_the_frontend():
-    from hashhls.commands import train as train_cmd
+    from hashhls.cli.commands import train as train_cmd
 
     assert set(train_cmd.RECIPES) == set(RECIPES)
     for name, r in RECIPES.items():
@@ -114,8 +114,8 @@ def test_dense_copy_materialises_the_convolutions(lenet, mnist_test):
 
 @pytest.mark.parametrize("on", ["hashed", "fixed", "dense"])
 def test_cli_attack_on_lenet5(tmp_path, lenet, on):
-    from hashhls.codegen.replay import AdvSet
-    from hashhls.frontend.attacks import FixedPointTwin
+    from hashhls.adversarial.replay import AdvSet
+    from hashhls.adversarial.attacks import FixedPointTwin
 
     out = tmp_path / "adv.npz"
     r = _cli("attack", lenet5_checkpoint(), "--attack", "fgsm", "--eps", "0.1", "--on", on, "-n", "50", "-o", out)

@@ -117,7 +117,7 @@ def test_export_is_deterministic():
 
 
 def test_unsupported_module_is_named():
-    from hashhls.errors import HashhlsError
+    from hashhls.core.errors import HashhlsError
 
     with pytest.raises(HashhlsError, match="Sigmoid"):
         export_onnx(nn.Sequential(nn.Flatten(), nn.Linear(4, 2), nn.Sigmoid()), input_shape=[4])
@@ -150,7 +150,7 @@ def test_cli_export_bad_input(tmp_path, content):
 
 
 def test_load_onnx_rejects_garbage_and_unknown_ops(tmp_path):
-    from hashhls.errors import HashhlsError
+    from hashhls.core.errors import HashhlsError
 
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x01garbage")

@@ -11,7 +11,7 @@ from hashhls.codegen.ingest import ingest
 from hashhls.codegen.precision import (AUTO, accum_type, layer_specs, parse_overrides, parse_type,
                                        plan_precision)
 from hashhls.frontend.hashing import materialise
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 
 
 @pytest.mark.parametrize("x,w,b,n", [("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", 784),

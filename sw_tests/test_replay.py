@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from hashhls.codegen.replay import AdvSet, replay, success_mask
-from hashhls.codegen.report import transfer_matrix, write_report
-from hashhls.errors import HashhlsError
+from hashhls.adversarial.replay import AdvSet, replay, success_mask
+from hashhls.adversarial.report import transfer_matrix, write_report
+from hashhls.core.errors import HashhlsError
 
 
 def test_success_counts_only_inputs_correct_when_clean():

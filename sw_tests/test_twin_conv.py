@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from hashhls.codegen.fixed import FixedType
-from hashhls.errors import HashhlsError
-from hashhls.frontend.attacks import FixedPointTwin, make_attack
+from hashhls.core.errors import HashhlsError
+from hashhls.adversarial.attacks import FixedPointTwin, make_attack
 from hashhls.frontend.hashing import materialise
 from hashhls.frontend.layers import HashedConv2d, HashedLinear
 from hashhls.frontend.zoo import ModelConfig, build_model

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hashhls.errors import HashhlsError
+from hashhls.core.errors import HashhlsError
 from hashhls.frontend.checkpoint import load_checkpoint
 from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.gi import GIConfig

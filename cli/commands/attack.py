@@ -34,11 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import HashhlsError
-    from ..frontend.attacks.craft import craft, crafting_model, save_adv
-    from ..frontend.checkpoint import load_checkpoint
-    from ..frontend.datasets import load_mnist
-    from ..frontend.zoo import default_checkpoint
+    from ...core.errors import HashhlsError
+    from ...adversarial.craft import craft, crafting_model, save_adv
+    from ...frontend.checkpoint import load_checkpoint
+    from ...frontend.datasets import load_mnist
+    from ...frontend.zoo import default_checkpoint
 
     if args.n < 1:
         raise HashhlsError(f"-n must be >= 1, got {args.n}")

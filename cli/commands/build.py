@@ -46,7 +46,7 @@ def default_output(model: Path | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ..codegen.project import BuildConfig, IOType, build
+    from ...codegen.project import BuildConfig, IOType, build
 
     out = args.output or default_output(args.model)
     config = BuildConfig(

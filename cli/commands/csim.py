@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import HashhlsError
+from ...core.errors import HashhlsError
 
 NAME = "csim"
 HELP = "Run inputs through a build's compiled C simulation"
@@ -37,19 +37,19 @@ def _load_inputs(path: Path):
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..atomic import atomic_file
-    from ..codegen.manifest import BuildManifest
+    from ...core.atomic import atomic_file
+    from ...codegen.manifest import BuildManifest
 
     BuildManifest.read(args.build_dir)  # a clear error before anything is loaded or compiled
     if args.output.suffix != ".npy":
         raise HashhlsError(f"output must be a .npy file: {args.output}")
     x = _load_inputs(args.input)
     if args.emulator:
-        from ..codegen.emulator import Emulator
+        from ...codegen.emulator import Emulator
 
         y = Emulator.from_build(args.build_dir).predict(x)
     else:
-        from ..codegen.csim import load_build
+        from ...codegen.csim import load_build
 
         y = load_build(args.build_dir, force=args.force_compile).predict(x)
     with atomic_file(args.output) as tmp:

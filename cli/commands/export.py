@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..frontend.onnx_export import export_checkpoint
+    from ...frontend.onnx_export import export_checkpoint
 
     proto = export_checkpoint(args.model, args.output, dense=args.dense)
     size = len(proto.SerializeToString())

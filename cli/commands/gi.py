@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from ..errors import HashhlsError
+from ...core.errors import HashhlsError
 from .train import check_output, describe_test_set
 
 NAME = "gi"
@@ -38,11 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..frontend.checkpoint import checkpoint_metrics, load_checkpoint, save_checkpoint
-    from ..frontend.datasets import load_dataset
-    from ..frontend.gi import GIConfig, GIMode, apply_gi
-    from ..frontend.train import evaluate
-    from ..frontend.zoo import ModelConfig
+    from ...frontend.checkpoint import checkpoint_metrics, load_checkpoint, save_checkpoint
+    from ...frontend.datasets import load_dataset
+    from ...frontend.gi import GIConfig, GIMode, apply_gi
+    from ...frontend.train import evaluate
+    from ...frontend.zoo import ModelConfig
 
     out = check_output(args.output)
     try:

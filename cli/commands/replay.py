@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..codegen.manifest import BuildManifest
-    from ..codegen.replay import AdvSet, build_targets, replay
-    from ..codegen.report import markdown_table, write_report
-    from ..atomic import atomic_dir
+    from ...codegen.manifest import BuildManifest
+    from ...adversarial.replay import AdvSet, build_targets, replay
+    from ...adversarial.report import markdown_table, write_report
+    from ...core.atomic import atomic_dir
 
     manifest = BuildManifest.read(args.build_dir)
     advs = [AdvSet.load(p, input_shape=manifest.input_shape) for p in args.adv]

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..errors import HashhlsError
+from ...core.errors import HashhlsError
 
 NAME = "train"
 HELP = "Train a zoo model (hashed or dense) on MNIST or CIFAR-10"
@@ -59,11 +59,11 @@ def describe_test_set(dataset: str, data: str | None, n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..frontend.checkpoint import save_checkpoint
-    from ..frontend.datasets import load_dataset
-    from ..frontend.gi import GIConfig
-    from ..frontend.train import recipe_for, train_model
-    from ..frontend.zoo import ModelConfig
+    from ...frontend.checkpoint import save_checkpoint
+    from ...frontend.datasets import load_dataset
+    from ...frontend.gi import GIConfig
+    from ...frontend.train import recipe_for, train_model
+    from ...frontend.zoo import ModelConfig
 
     out = check_output(args.output)
     gi = None

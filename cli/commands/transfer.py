@@ -26,17 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..atomic import atomic_dir
-    from ..codegen.manifest import BuildManifest
-    from ..codegen.replay import build_targets, replay
-    from ..codegen.report import transfer_table, transfer_matrix, write_report
-    from ..errors import HashhlsError
-    from ..frontend.attacks import ATTACKS
-    from ..frontend.attacks.base import check_eps
-    from ..frontend.attacks.craft import craft, crafting_model
-    from ..frontend.checkpoint import load_checkpoint
-    from ..frontend.datasets import load_mnist
-    from ..frontend.zoo import default_checkpoint, default_dense_parent
+    from ...core.atomic import atomic_dir
+    from ...codegen.manifest import BuildManifest
+    from ...adversarial.replay import build_targets, replay
+    from ...adversarial.report import transfer_table, transfer_matrix, write_report
+    from ...core.errors import HashhlsError
+    from ...adversarial.attacks import ATTACKS
+    from ...adversarial.attacks.base import check_eps
+    from ...adversarial.craft import craft, crafting_model
+    from ...frontend.checkpoint import load_checkpoint
+    from ...frontend.datasets import load_mnist
+    from ...frontend.zoo import default_checkpoint, default_dense_parent
 
     if args.n < 1:
         raise HashhlsError(f"-n must be >= 1, got {args.n}")
@@ -90,7 +90,7 @@ def _check_model_is_the_build(model, build_onnx_predict, x, args: argparse.Names
     import numpy as np
     import torch
 
-    from ..errors import HashhlsError
+    from ...core.errors import HashhlsError
 
     with torch.no_grad():
         ours = model.eval()(torch.from_numpy(x[:16])).numpy()

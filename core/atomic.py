@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import HashhlsError
+from .errors import HashhlsError, UsageError
 
 
 @contextlib.contextmanager
@@ -58,3 +58,30 @@ def atomic_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_output_file(path: str | os.PathLike, force: bool = False, what: str = "output") -> Path:
+    """Fail before any work unless ``path`` may be written as a file.
+
+    Its directory must exist, it must not be a directory, and it must not exist
+    unless ``force`` (the project's one overwrite policy: nothing is replaced
+    without ``--force``, and ``--force`` never replaces a directory with a file).
+    """
+    path = Path(path)
+    if path.is_dir() or str(path).endswith(os.sep):
+        raise UsageError(f"{what} {path} is a directory, expected a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"{what} directory does not exist: {path.parent}")
+    if path.exists() and not force:
+        raise UsageError(f"{what} file exists: {path} (use --force to replace it)")
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, force: bool = False, what: str = "output") -> Path:
+    """Fail before any work unless ``path`` may be written as a directory (see :func:`check_output_file`)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path} is a file, expected a directory")
+    if path.exists() and not force:
+        raise UsageError(f"{what} directory exists: {path} (use --force to replace it)")
+    return path

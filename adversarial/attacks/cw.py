@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from ...errors import HashhlsError
+from ...core.errors import HashhlsError
 from .base import Attack
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import HashhlsError
+from ...core.errors import HashhlsError
 
 
 class TargetMode(str, enum.Enum):

@@ -7,7 +7,7 @@ function, e.g. ``hashhls.codegen.csim.load_build(dir).predict``.
 
 from __future__ import annotations
 
-from ...errors import HashhlsError
+from ...core.errors import HashhlsError
 from .base import Attack, TargetMode
 from .cw import CW
 from .deepfool import DeepFool
@@ -15,7 +15,7 @@ from .fgsm import FGSM
 from .jsma import JSMA
 from .pgd import BIM, PGD
 from .square import Square
-from .twin import FixedPointTwin
+from ..twin import FixedPointTwin
 
 ATTACKS: dict[str, type[Attack]] = {a.name: a for a in (FGSM, BIM, PGD, CW, DeepFool, JSMA, Square)}
 

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...codegen.fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
-from ...errors import HashhlsError
-from ..layers import HashedConv2d, HashedLinear
+from ..codegen.fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
+from ..core.errors import HashhlsError
+from ..frontend.layers import HashedConv2d, HashedLinear
 
 
 def quantize_ste(x: torch.Tensor, t: FixedType) -> torch.Tensor:
@@ -132,7 +132,7 @@ class FixedPointTwin(nn.Sequential):
     def __init__(self, model: nn.Sequential, precision: FixedType | str = DEFAULT_PRECISION) -> None:
         t = FixedType.parse(precision) if isinstance(precision, str) else precision
         layers: list[nn.Module] = [_Quant(t)]
-        from ..gi import fold_gi
+        from ..frontend.gi import fold_gi
 
         for m in fold_gi(model):
             if isinstance(m, (nn.Flatten, nn.ReLU)):

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...atomic import atomic_file
-from ...codegen.replay import AdvSet
-from ...errors import HashhlsError
-from ..gi import fold_gi
-from ..layers import HashedConv2d, HashedLinear
-from . import make_attack
+from ..core.atomic import atomic_file
+from .replay import AdvSet
+from ..core.errors import HashhlsError
+from ..frontend.gi import fold_gi
+from ..frontend.layers import HashedConv2d, HashedLinear
+from .attacks import make_attack
 from .twin import FixedPointTwin
 
 #: attacks whose budget is not an L-inf eps

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HashhlsError
+from ..core.errors import HashhlsError
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +212,9 @@ def build_targets(build_dir: str | Path, dense_parent: str | Path | None = None,
         hashed_model: the float torch model; default: ``BUILD_DIR/model.onnx`` loaded back into torch.
     """
     from ..frontend.onnx_import import load_onnx_model
-    from .csim import load_build
-    from .emulator import Emulator
-    from .manifest import BuildManifest
+    from ..codegen.csim import load_build
+    from ..codegen.emulator import Emulator
+    from ..codegen.manifest import BuildManifest
 
     build_dir = Path(build_dir)
     BuildManifest.read(build_dir)  # validates it is a hashhls build
