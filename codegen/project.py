@@ -230,15 +230,17 @@ def build(config: BuildConfig) -> BuildManifest:
         raise HashhlsError(f"model file not found: {config.model}")
     with atomic_dir(config.output_dir, force=config.force) as tmp:
         from tqdm import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
 
         state = BuildState(config, board, Path(tmp))
         bar = tqdm(BUILD_STEPS, desc="hashhls build", unit="step", disable=not config.progress, leave=False)
-        for step, fn in bar:
-            bar.set_postfix_str(step.value)
-            t0 = time.perf_counter()
-            log.debug("build step %s", step.value)
-            fn(state)
-            state.timings[step.value] = time.perf_counter() - t0
+        with logging_redirect_tqdm():  # log lines are printed above the bar, never through it
+            for step, fn in bar:
+                bar.set_postfix_str(step.value)
+                t0 = time.perf_counter()
+                log.debug("build step %s", step.value)
+                fn(state)
+                state.timings[step.value] = time.perf_counter() - t0
     log.info("wrote %s", config.output_dir)
     return state.manifest
 
