@@ -26,7 +26,7 @@ from .fixed import DEFAULT_PRECISION, FixedType
 from .manifest import BuildManifest, LayerInfo
 from .precision import AUTO, LayerSpec, PrecisionPlan, layer_specs, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
-from .summary import summary_markdown
+from .summary import BuildSummary, build_summary
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ class BuildState:
     plan: PrecisionPlan | None = None
     hls_model: object = None
     manifest: BuildManifest | None = None
+    summary: BuildSummary | None = None
     calibration: tuple | None = None  #: (inputs, description, emulator outputs) for the testbench and checks
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -184,7 +185,8 @@ def step_write_build(s: BuildState) -> None:
     onnx.save_model(s.model, str(s.work_dir / "model.onnx"))
     s.manifest = make_manifest(s)
     s.manifest.write(s.work_dir)
-    (s.work_dir / "summary.md").write_text(summary_markdown(s.manifest, s.board, s.specs, s.plan))
+    s.summary = build_summary(s.manifest, s.board, s.specs)
+    (s.work_dir / "summary.md").write_text(s.summary.markdown())
 
 
 def step_compile_csim(s: BuildState) -> None:
@@ -206,7 +208,8 @@ def step_verify(s: BuildState) -> None:
                     len(x))
     s.manifest.verification = verification.to_dict()
     s.manifest.write(s.work_dir)
-    (s.work_dir / README_NAME).write_text(build_readme(s.manifest, s.board, verification))
+    (s.work_dir / README_NAME).write_text(build_readme(s.manifest, s.board, verification,
+                                                       "\n".join(s.summary.headline())))
 
 
 BUILD_STEPS: tuple[tuple[Step, Callable[[BuildState], None]], ...] = (

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ...frontend.datasets import load_dataset
     from ...frontend.gi import GIConfig
     from ...frontend.train import recipe_for, train_model
-    from ...frontend.zoo import ModelConfig
+    from ...frontend.zoo import ModelConfig, stored_words
 
     out = output_file(args)
     apply_threads(args)
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                                  seed=args.seed, augment=not args.no_augment, progress=True)
     metrics["data"] = "bundled" if args.data is None else str(args.data)
     save_checkpoint(out, model, cfg, metrics)
-    log.info("wrote %s (%d stored weights)", out, metrics["stored_weights"])
+    log.info("wrote %s (%s stored)", out, stored_words(model))
     print(f"test accuracy: {100 * metrics['test_accuracy']:.2f}% "
           f"({describe_test_set(cfg.dataset, args.data, metrics['test_samples'])})")
     return 0
