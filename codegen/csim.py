@@ -189,7 +189,8 @@ def compile_build(build_dir: str | Path, force: bool = False, defines: tuple[str
     with atomic_file(csim_dir / BRIDGE_NAME) as tmp:
         tmp.write_text(bridge)
     top_cpp = firmware / f"{manifest.project_name}.cpp"
-    log.info("compiling the C simulation (%s)", exe)
+    # build_dir may still be the build's temporary directory: name only what the user will see.
+    log.info("compiling the C simulation (%s)", f"{manifest.csim_dir}/{EXE_NAME}")
     with atomic_file(exe) as tmp_exe:
         cmd = [CXX, *flags, "-I", str(firmware / "ap_types"), "-I", str(firmware),
                BRIDGE_NAME, str(top_cpp), "-o", str(tmp_exe)]

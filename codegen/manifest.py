@@ -55,6 +55,8 @@ class BuildManifest:
     input_layout: str = "flat"
     project_hash: str = ""  #: content hash of the written C++ project (csim rebuilds when it changes)
     project_name: str = "myproject"
+    #: what the build checked on this machine (codegen.handoff.Verification.to_dict()); empty if nothing
+    verification: dict = field(default_factory=dict)
     hls_dir: str = "hls"  #: relative to the build directory
     csim_dir: str = "csim"
     format: str = FORMAT

@@ -26,7 +26,7 @@ from .fixed import DEFAULT_PRECISION, FixedType
 from .manifest import BuildManifest, LayerInfo
 from .precision import AUTO, LayerSpec, PrecisionPlan, layer_specs, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
-from .summary import summary_markdown
+from .summary import BuildSummary, build_summary
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,10 @@ class Step(str, enum.Enum):
     PRECISION = "precision"
     CONVERT = "convert"
     WRITE_HLS = "write_hls"
+    WRITE_TESTBENCH = "write_testbench"
     WRITE_BUILD = "write_build"
     COMPILE_CSIM = "compile_csim"
+    VERIFY = "verify"
 
 
 @dataclass
@@ -63,6 +65,14 @@ class BuildConfig:
     force: bool = False
     compile_csim: bool = True
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.output_dir = Path(self.output_dir)
+        try:
+            self.io_type = IOType(self.io_type)
+        except ValueError:
+            raise HashhlsError(f"io_type must be one of {', '.join(t.value for t in IOType)}, got {self.io_type!r}") \
+                from None
 
     def validate(self) -> None:
         if not 1 <= int(self.reuse_factor) <= 1_000_000:
@@ -87,6 +97,8 @@ class BuildState:
     plan: PrecisionPlan | None = None
     hls_model: object = None
     manifest: BuildManifest | None = None
+    summary: BuildSummary | None = None
+    calibration: tuple | None = None  #: (inputs, description, emulator outputs) for the testbench and checks
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -157,28 +169,47 @@ def step_write_hls(s: BuildState) -> None:
     normalise_project(s.work_dir / "hls", s.hls_model, stamp=s.source.sha256[:8])
 
 
+def step_write_testbench(s: BuildState) -> None:
+    """Calibration inputs and the emulator's bit-exact outputs into ``hls/tb_data``; hashhls's testbench."""
+    from .emulator import Emulator
+    from .handoff import TB_SAMPLES, calibration_batch, write_testbench
+
+    manifest = make_manifest(s)  # provisional (the project hash changes below); what the emulator needs
+    x, what = calibration_batch(manifest.input_shape)
+    y = Emulator.from_model(manifest, s.model).predict(x)
+    s.calibration = (x, what, y)
+    write_testbench(s.work_dir / "hls", manifest, x[:TB_SAMPLES], y[:TB_SAMPLES])
+
+
 def step_write_build(s: BuildState) -> None:
     onnx.save_model(s.model, str(s.work_dir / "model.onnx"))
     s.manifest = make_manifest(s)
     s.manifest.write(s.work_dir)
-    (s.work_dir / "summary.md").write_text(summary_markdown(s.manifest, s.board, s.specs, s.plan))
+    s.summary = build_summary(s.manifest, s.board, s.specs)
+    (s.work_dir / "summary.md").write_text(s.summary.markdown())
 
 
 def step_compile_csim(s: BuildState) -> None:
-    if not s.config.compile_csim:
-        return
-    import importlib
-    import importlib.util
+    if s.config.compile_csim:
+        from .csim import compile_build
 
-    if importlib.util.find_spec(f"{__package__}.csim") is None:
-        log.warning("csim harness not available: skipping the C simulation compile")
-        return
-    csim = importlib.import_module(f"{__package__}.csim")
-    compile_build = getattr(csim, "compile_build", None)
-    if compile_build is None:
-        log.warning("csim harness has no compile_build(): skipping the C simulation compile")
-        return
-    compile_build(s.work_dir)
+        compile_build(s.work_dir)
+
+
+def step_verify(s: BuildState) -> None:
+    """csim vs emulator on the calibration inputs (when csim was compiled); the build's README.md."""
+    from .handoff import README_NAME, TB_SAMPLES, Verification, build_readme, verify_csim
+
+    x, what, y = s.calibration
+    matches = verify_csim(s.work_dir, x, y) if s.config.compile_csim else None
+    verification = Verification(len(x), what, matches, min(TB_SAMPLES, len(x)))
+    if matches is not None and not verification.csim_ok:
+        log.warning("the C simulation differs from the emulator on %d of %d calibration inputs", len(x) - matches,
+                    len(x))
+    s.manifest.verification = verification.to_dict()
+    s.manifest.write(s.work_dir)
+    (s.work_dir / README_NAME).write_text(build_readme(s.manifest, s.board, verification,
+                                                       "\n".join(s.summary.headline())))
 
 
 BUILD_STEPS: tuple[tuple[Step, Callable[[BuildState], None]], ...] = (
@@ -187,8 +218,10 @@ BUILD_STEPS: tuple[tuple[Step, Callable[[BuildState], None]], ...] = (
     (Step.PRECISION, step_precision),
     (Step.CONVERT, step_convert),
     (Step.WRITE_HLS, step_write_hls),
+    (Step.WRITE_TESTBENCH, step_write_testbench),
     (Step.WRITE_BUILD, step_write_build),
     (Step.COMPILE_CSIM, step_compile_csim),
+    (Step.VERIFY, step_verify),
 )
 
 
@@ -200,15 +233,17 @@ def build(config: BuildConfig) -> BuildManifest:
         raise HashhlsError(f"model file not found: {config.model}")
     with atomic_dir(config.output_dir, force=config.force) as tmp:
         from tqdm import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
 
         state = BuildState(config, board, Path(tmp))
         bar = tqdm(BUILD_STEPS, desc="hashhls build", unit="step", disable=not config.progress, leave=False)
-        for step, fn in bar:
-            bar.set_postfix_str(step.value)
-            t0 = time.perf_counter()
-            log.debug("build step %s", step.value)
-            fn(state)
-            state.timings[step.value] = time.perf_counter() - t0
+        with logging_redirect_tqdm():  # log lines are printed above the bar, never through it
+            for step, fn in bar:
+                bar.set_postfix_str(step.value)
+                t0 = time.perf_counter()
+                log.debug("build step %s", step.value)
+                fn(state)
+                state.timings[step.value] = time.perf_counter() - t0
     log.info("wrote %s", config.output_dir)
     return state.manifest
 

@@ -169,9 +169,36 @@ def build_model(cfg: ModelConfig):  # -> nn.Sequential (torch imported lazily by
     return model
 
 
+@dataclass(frozen=True)
+class StoredWords:
+    """The one definition of what a network stores: weight words (K per hashed layer, N*M per dense one)
+    plus bias words. Reported as both parts wherever hashhls prints a count (train, build summary)."""
+
+    weights: int
+    biases: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.biases
+
+    def __str__(self) -> str:
+        return f"{self.total:,} words ({self.weights:,} weights + {self.biases:,} biases)"
+
+
+def stored_words(model) -> StoredWords:
+    """What ``model`` stores: every parameter named ``*bias`` is a bias word, every other one a weight word."""
+    weights = biases = 0
+    for name, p in model.named_parameters():
+        if name.rsplit(".", 1)[-1] == "bias":
+            biases += p.numel()
+        else:
+            weights += p.numel()
+    return StoredWords(weights, biases)
+
+
 def stored_weights(model) -> int:
-    """Number of stored parameters (K bucket weights + biases for hashed layers)."""
-    return sum(p.numel() for p in model.parameters())
+    """Stored words, weights and biases together (:attr:`StoredWords.total`)."""
+    return stored_words(model).total
 
 
 def default_checkpoint() -> Path:

@@ -168,7 +168,7 @@ def test_cli_csim(tiny_build, tmp_path, capsys):
     assert main(["csim", str(tiny_build), "--input", str(tmp_path / "bad.npy"), "--output",
                  str(tmp_path / "out.npy")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["hashhls: error: wrong input shape (50, 10): the build expects (N, 20)"]
+    assert err == [f"hashhls: error: {tmp_path / 'bad.npy'} holds float32 (50, 10); the build expects float (N, 20)"]
     assert not (tmp_path / "out.npy").exists()
     assert main(["csim", str(tmp_path / "nope"), "--input", str(tmp_path / "x.npy"), "--output",
                  str(tmp_path / "out.npy")]) == 2

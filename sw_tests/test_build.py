@@ -138,7 +138,9 @@ def test_bad_options_are_one_line_errors(tmp_path, kwargs, match, scale):
 def test_cli_build_and_errors(tmp_path, small, capsys):
     assert main(["build", str(small), "-o", str(tmp_path / "c"), "--no-csim"]) == 0
     out = capsys.readouterr().out
-    assert "est. BRAM_18K" in out and "dense: est. DSP" in out
+    # the compact summary: the verdict first, then one row per weighted layer (full detail in summary.md)
+    assert out.startswith("Fits the pynq-z2 (estimate)") and "BRAM18" in out and "summary.md" in out.splitlines()[-1]
+    assert "dense: est. DSP" in (tmp_path / "c" / "summary.md").read_text()
     assert json.loads((tmp_path / "c" / "hashhls-build.json").read_text())["format"] == "hashhls-build"
     assert main(["build", str(small), "-o", str(tmp_path / "c"), "--no-csim"]) == 2
     err = capsys.readouterr().err

@@ -105,7 +105,7 @@ def test_conv_project_is_channels_last_and_stores_k_words(conv_build):
     assert "nnet::hashed_conv2d_config" in params and "n_buckets = 20;" in params
     assert "[28*28*1]" in (fw / "myproject.h").read_text()  # H*W*C
     summary = (conv_build / "summary.md").read_text()
-    assert "| c1 | hashed_conv2d | 36 | 20 |" in summary and "ESTIMATES" in summary
+    assert "| c1 | hashed_conv2d | 36 | 20 + 4 |" in summary and "ESTIMATES" in summary
 
 
 def test_emulator_conv_matches_an_independent_torch_computation(conv_build):

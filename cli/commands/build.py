@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor, io_type=IOType(args.io_type),
         force=args.force, compile_csim=not args.no_csim, progress=sys.stderr.isatty(),
     )
+    from ...codegen.summary import load_summary
+
     build(config)
-    print((out / "summary.md").read_text(), end="")
+    print(load_summary(out).terminal(), end="")
+    print(f"per-layer detail: {out / 'summary.md'}; what to run next (Vivado, PYNQ): {out / 'README.md'}")
     return 0

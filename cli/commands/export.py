@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from ..options import add_output, output_file
+
 NAME = "export"
 HELP = "Export a checkpoint to ONNX (hashhls:: custom-domain ops that stock onnxruntime runs, or --dense)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.pt", help="a hashhls checkpoint (from 'hashhls train' or 'gi')")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.onnx", help="ONNX file to write")
+    add_output(parser, "OUT.onnx", "ONNX file to write")
     parser.add_argument("--dense", action="store_true",
                         help="plain Gemm/Conv with materialised weights, for tools that do not know the domain")
 
@@ -18,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...frontend.onnx_export import export_checkpoint
 
-    proto = export_checkpoint(args.model, args.output, dense=args.dense)
+    out = output_file(args, (".onnx",))
+    proto = export_checkpoint(args.model, out, dense=args.dense)
     size = len(proto.SerializeToString())
     line = f"wrote {args.output}: {size:,} bytes ({'dense' if args.dense else 'hashed'})"
     if not args.dense:

@@ -7,7 +7,8 @@ import json
 import logging
 
 from ...core.errors import HashhlsError
-from .train import check_output, describe_test_set
+from ..options import add_output, output_file
+from .train import describe_test_set
 
 NAME = "gi"
 HELP = "Apply gradient inhibition to a trained checkpoint"
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sign mode: weight layers to act on, counted from 0 (default: all)")
     parser.add_argument("--data", metavar="DIR", help="dataset directory for the accuracy check "
                                                       "(default: bundled MNIST test set)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="checkpoint to write")
+    add_output(parser, "OUT.pt", "checkpoint to write")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from ...frontend.train import evaluate
     from ...frontend.zoo import ModelConfig
 
-    out = check_output(args.output)
+    out = output_file(args)
     try:
         gi = GIConfig(GIMode(args.mode), args.eps)
     except ValueError as e:

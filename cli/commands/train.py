@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
-
 from ...core.errors import HashhlsError
+from ..options import add_output, add_threads, apply_threads, output_file
 
 NAME = "train"
 HELP = "Train a zoo model (hashed or dense) on MNIST or CIFAR-10"
@@ -37,17 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="DIR", help="dataset directory: full MNIST IDX files, or CIFAR-10 "
                                                       "python batches for cifar-convnet (default: bundled MNIST)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training images only")
-    parser.add_argument("-o", "--output", required=True, metavar="MODEL.pt", help="checkpoint to write")
-
-
-def check_output(path: str) -> Path:
-    """Fail before any work if the output file cannot be written."""
-    out = Path(path)
-    if out.is_dir():
-        raise HashhlsError(f"output {out} is a directory, expected a file name")
-    if not out.parent.is_dir():
-        raise HashhlsError(f"output directory does not exist: {out.parent}")
-    return out
+    add_threads(parser)
+    add_output(parser, "MODEL.pt", "checkpoint to write")
 
 
 def describe_test_set(dataset: str, data: str | None, n: int) -> str:
@@ -63,9 +53,10 @@ def run(args: argparse.Namespace) -> int:
     from ...frontend.datasets import load_dataset
     from ...frontend.gi import GIConfig
     from ...frontend.train import recipe_for, train_model
-    from ...frontend.zoo import ModelConfig
+    from ...frontend.zoo import ModelConfig, stored_words
 
-    out = check_output(args.output)
+    out = output_file(args)
+    apply_threads(args)
     gi = None
     if args.gi is not None:
         try:
@@ -89,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                                  seed=args.seed, augment=not args.no_augment, progress=True)
     metrics["data"] = "bundled" if args.data is None else str(args.data)
     save_checkpoint(out, model, cfg, metrics)
-    log.info("wrote %s (%d stored weights)", out, metrics["stored_weights"])
+    log.info("wrote %s (%s stored)", out, stored_words(model))
     print(f"test accuracy: {100 * metrics['test_accuracy']:.2f}% "
           f"({describe_test_set(cfg.dataset, args.data, metrics['test_samples'])})")
     return 0
