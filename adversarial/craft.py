@@ -25,6 +25,7 @@ from torch import nn
 
 from ..codegen.identity import ModelIdentity
 from ..core.errors import InvalidFileError, UnsupportedModelError, UsageError
+from ..core.inputs import check_checkpoint
 from ..frontend.gi import fold_gi
 from ..frontend.layers import HashedConv2d, HashedLinear
 from .advfile import CRAFTED_ON, AdvSet, Provenance
@@ -34,7 +35,6 @@ from .twin import FixedPointTwin
 #: attacks whose budget is not an L-inf eps (reported by their distortion)
 UNBUDGETED = {"cw", "deepfool", "jsma"}
 ON_CHOICES = tuple(CRAFTED_ON)
-CHECKPOINT_SUFFIXES = (".pt", ".pth")
 
 
 def dense_copy(model: nn.Sequential) -> nn.Sequential:
@@ -163,7 +163,7 @@ def load_attack_model(model: str | Path | None = None, build_dir: str | Path | N
         return AttackModel(load_onnx_model(Path(build_dir) / "model.onnx"), manifest.model,
                            tuple(manifest.input_shape))
     path = Path(model) if model is not None else default_checkpoint()
-    check_checkpoint_path(path)
+    check_checkpoint(path, "to attack a build of an ONNX model, give its build directory with --build")
     module, cfg = load_checkpoint(path)
     identity = identity_of_checkpoint(path, None if model is not None else f"bundled:{path.name}")
     if manifest is not None and not identity.same_model(manifest.model):
@@ -171,24 +171,6 @@ def load_attack_model(model: str | Path | None = None, build_dir: str | Path | N
         raise InvalidFileError(f"{build_dir} was not built from {path} ({identity.short}); it is a build of {built}: "
                                "pass the checkpoint it was built from, or omit it to attack the build's own model")
     return AttackModel(module, identity, tuple(cfg.input_shape), cfg.dataset)
-
-
-def check_checkpoint_path(path: Path) -> None:
-    """A one-line error for a model file that is not a hashhls checkpoint (an ONNX file, an array, ...)."""
-    suffix = path.suffix.lower()
-    if path.is_dir():
-        raise InvalidFileError(f"{path} is a directory, expected a hashhls checkpoint (.pt)"
-                               + (" (a build directory goes to --build)" if (path / "hashhls-build.json").exists()
-                                  else ""))
-    if suffix == ".onnx":
-        raise InvalidFileError(f"{path} is an ONNX file, expected a hashhls checkpoint (.pt); to attack a build of "
-                               "it, give its build directory with --build")
-    if suffix in (".npy", ".npz"):
-        raise InvalidFileError(f"{path} is a NumPy file, expected a hashhls checkpoint (.pt)")
-    if not path.is_file():
-        raise InvalidFileError(f"checkpoint not found: {path}")
-    if suffix not in CHECKPOINT_SUFFIXES:
-        raise InvalidFileError(f"{path}: expected a hashhls checkpoint ending in .pt or .pth")
 
 
 def attack(model: str | Path | None = None, name: str = "fgsm", eps: float | Sequence[float] = (0.1,), *,
