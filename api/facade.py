@@ -101,7 +101,7 @@ def build(model: ModelLike = None, board: str = "pynq-z2", output: str | Path | 
 
     if output is None:
         output = Path(tempfile.mkdtemp(prefix="hashhls-build-")) / "build"
-    output = check_output_dir(output, force, what="build directory")
+    output = check_output_dir(output, force, what="output")
     try:
         io = IOType(io_type)
     except ValueError:
