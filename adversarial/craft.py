@@ -1,25 +1,40 @@
-"""Crafting adversarial sets on a chosen model and writing them in the format replay reads."""
+"""Crafting adversarial sets on a chosen model, with their provenance: what ``hashhls attack`` runs.
+
+:func:`craft` runs one attack at each budget on one model (a torch module or, for query-only attacks, a predict
+function) and returns an :class:`AdvSet`; :func:`attack` is the whole command: it resolves the model (a
+checkpoint, the bundled default, or a build's own model), the model to craft on (``on``: the hashed float
+model, its dense materialisation, the fixed-point twin of a build, or a build's csim), crafts, and records the
+provenance (:class:`hashhls.adversarial.advfile.Provenance`).
+
+``on="fixed"`` with a build crafts on that build's twin (its per-layer types, hash version and layers);
+without a build, on an in-memory twin at the default precision ``ap_fixed<16,6,AP_RND_CONV,AP_SAT>``,
+planned as ``hashhls build MODEL`` would plan it, and the provenance says so (``build_id`` None, the twin's
+types in ``build_precision``); replay then labels the row as such.
+"""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..core.atomic import atomic_file
-from .replay import AdvSet
-from ..core.errors import HashhlsError
+from ..codegen.identity import ModelIdentity
+from ..core.errors import InvalidFileError, UnsupportedModelError, UsageError
+from ..core.inputs import check_checkpoint
 from ..frontend.gi import fold_gi
 from ..frontend.layers import HashedConv2d, HashedLinear
-from .attacks import make_attack
+from .advfile import CRAFTED_ON, AdvSet, Provenance
+from .attacks import ATTACKS, make_attack
 from .twin import FixedPointTwin
 
-#: attacks whose budget is not an L-inf eps
+#: attacks whose budget is not an L-inf eps (reported by their distortion)
 UNBUDGETED = {"cw", "deepfool", "jsma"}
+ON_CHOICES = tuple(CRAFTED_ON)
 
 
 def dense_copy(model: nn.Sequential) -> nn.Sequential:
@@ -39,45 +54,178 @@ def dense_copy(model: nn.Sequential) -> nn.Sequential:
     return nn.Sequential(*out).eval()
 
 
-def crafting_model(model: nn.Sequential, on: str) -> nn.Module:
+def crafting_model(model: nn.Sequential, on: str, input_shape: Sequence[int] = (1, 28, 28),
+                   build_dir: str | Path | None = None):
+    """The model an attack differentiates (or queries) for ``on`` in :data:`ON_CHOICES`."""
     if on == "hashed":
         return model.eval()
     if on == "dense":
         return dense_copy(model)
     if on == "fixed":
-        return FixedPointTwin(model).eval()
-    raise HashhlsError(f"unknown crafting target {on!r}: hashed, dense or fixed")
+        if build_dir is not None:
+            return FixedPointTwin.from_build(build_dir).eval()
+        return FixedPointTwin.from_module(model, input_shape).eval()
+    if on == "csim":
+        if build_dir is None:
+            raise UsageError("--on csim needs --build DIR (the C simulation to query)")
+        from ..codegen.csim import load_build
+
+        return load_build(build_dir).predict
+    raise UsageError(f"unknown crafting target {on!r}: {', '.join(ON_CHOICES)}")
 
 
 def craft(name: str, model, x: np.ndarray, y: np.ndarray, eps: Sequence[float], batch_size: int = 500,
           progress: bool = True, **hparams) -> AdvSet:
-    """Run attack ``name`` at each budget on ``model`` (torch module, or predict function for square)."""
+    """Run attack ``name`` at each budget on ``model`` (torch module, or predict function for query-only attacks).
+
+    Budget-free attacks (:data:`UNBUDGETED`) run once, with eps NaN. Targeted modes store the targets the attack
+    aimed at (``AdvSet.target_labels``).
+    """
     from tqdm import tqdm
 
     eps = [float("nan")] if name.lower() in UNBUDGETED else list(eps)
-    advs, queries = [], []
+    if not eps:
+        raise UsageError(f"attack {name!r} needs at least one eps")
+    advs, queries, targets = [], [], None
     for e in eps:
         kw = dict(hparams) if np.isnan(e) else {**hparams, "eps": e}
         atk = make_attack(name, model, **kw)
-        parts, qs = [], []
-        for i in tqdm(range(0, len(x), batch_size), desc=f"{name} eps={e:g}", disable=None if progress else True, leave=False):
+        parts, qs, ts = [], [], []
+        for i in tqdm(range(0, len(x), batch_size), desc=f"{name} eps={e:g}", disable=None if progress else True,
+                      leave=False):
             parts.append(atk(torch.from_numpy(x[i:i + batch_size]), torch.from_numpy(y[i:i + batch_size])).numpy())
             if atk.queries is not None:
                 qs.append(atk.queries)
+            if atk.targets is not None:
+                ts.append(atk.targets.numpy())
         advs.append(np.concatenate(parts).astype(np.float32))
         if qs:
             queries.append(np.concatenate(qs))
+        if ts:
+            t = np.concatenate(ts).astype(np.int64)
+            if targets is not None and not np.array_equal(t, targets):
+                raise AssertionError("targets differ between budgets")  # resolved from the clean inputs alone
+            targets = t
     return AdvSet(x.astype(np.float32), y.astype(np.int64), np.stack(advs), np.array(eps, dtype=np.float64),
-                  attack=name.lower(), queries=np.stack(queries) if queries else None)
+                  attack=name.lower(), target_labels=targets, queries=np.stack(queries) if queries else None)
 
 
-def save_adv(path: str | Path, adv: AdvSet) -> None:
-    """Write an AdvSet as ``.npz`` (atomically) in the format :meth:`AdvSet.load` reads."""
-    arrays = {"x_clean": adv.x_clean, "y": adv.y, "x_adv": adv.x_adv, "eps": adv.eps,
-              "attack": np.array(adv.attack), "crafted_on": np.array(adv.crafted_on)}
-    if adv.queries is not None:
-        arrays["queries"] = adv.queries
-    if adv.target_labels is not None:
-        arrays["target_labels"] = adv.target_labels
-    with atomic_file(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+def labels_of(model, x: np.ndarray) -> np.ndarray:
+    """Predicted labels of a torch module or a numpy predict function."""
+    if isinstance(model, nn.Module):
+        with torch.no_grad():
+            return model(torch.from_numpy(np.ascontiguousarray(x))).argmax(1).numpy()
+    return np.asarray(model(x)).argmax(1)
+
+
+def success_on(model, adv: AdvSet) -> list[tuple[float, int]]:
+    """Per budget: (success rate, eligible inputs) on ``model``; targeted sets count reaching the target."""
+    from .replay import success_mask
+
+    pc = labels_of(model, adv.x_clean)
+    out = []
+    for xa in adv.x_adv:
+        eligible, won = success_mask(pc, labels_of(model, xa), adv.y, adv.target_labels)
+        out.append((float(won.sum() / max(1, eligible.sum())), int(eligible.sum())))
+    return out
+
+
+@dataclass
+class AttackModel:
+    """The model an attack is aimed at, and how to name it."""
+
+    module: nn.Sequential  #: the float (hashed) model
+    identity: ModelIdentity
+    input_shape: tuple[int, ...]
+    dataset: str = "mnist"
+
+
+def load_attack_model(model: str | Path | None = None, build_dir: str | Path | None = None) -> AttackModel:
+    """The checkpoint ``model`` (default: the bundled one), or, with only ``build_dir``, the build's own model.
+
+    With both, the checkpoint must be the model the build was made from.
+    """
+    from ..codegen.identity import identity_of_checkpoint
+    from ..frontend.checkpoint import load_checkpoint
+    from ..frontend.zoo import default_checkpoint
+
+    manifest = None
+    if build_dir is not None:
+        from .replay import read_build
+
+        manifest = read_build(build_dir)
+    if model is None and manifest is not None:
+        from ..frontend.onnx_import import load_onnx_model
+
+        if manifest.model is None:
+            raise InvalidFileError(f"{build_dir} does not record the model it was built from (built before hashhls "
+                                   "0.3?): rebuild it")
+        return AttackModel(load_onnx_model(Path(build_dir) / "model.onnx"), manifest.model,
+                           tuple(manifest.input_shape))
+    path = Path(model) if model is not None else default_checkpoint()
+    check_checkpoint(path, "to attack a build of an ONNX model, give its build directory with --build")
+    module, cfg = load_checkpoint(path)
+    identity = identity_of_checkpoint(path, None if model is not None else f"bundled:{path.name}")
+    if manifest is not None and not identity.same_model(manifest.model):
+        built = manifest.model.short if manifest.model is not None else "an unrecorded model"
+        raise InvalidFileError(f"{build_dir} was not built from {path} ({identity.short}); it is a build of {built}: "
+                               "pass the checkpoint it was built from, or omit it to attack the build's own model")
+    return AttackModel(module, identity, tuple(cfg.input_shape), cfg.dataset)
+
+
+def attack(model: str | Path | None = None, name: str = "fgsm", eps: float | Sequence[float] = (0.1,), *,
+           on: str = "hashed", build_dir: str | Path | None = None, n: int = 1000,
+           x: np.ndarray | None = None, y: np.ndarray | None = None, data: str | Path | None = None,
+           target_mode: str = "untargeted", seed: int = 0, progress: bool = True,
+           **hparams) -> tuple[AdvSet, Callable]:
+    """Craft ``name`` on ``on`` for the first ``n`` MNIST test images (or ``x, y``); the set has its provenance.
+
+    Returns:
+        ``(adv, crafted_on_model)``: the set, and the model it was crafted on (to score it there).
+    """
+    if name.lower() not in ATTACKS:
+        make_attack(name, None)  # the registry's one-line error
+    if on not in ON_CHOICES:
+        raise UsageError(f"unknown crafting target {on!r}: {', '.join(ON_CHOICES)}")
+    if on == "csim" and not ATTACKS[name.lower()].black_box:
+        raise UsageError(f"--on csim queries the C simulation, which has no gradients: use a query-only attack "
+                         f"({', '.join(k for k, v in ATTACKS.items() if v.black_box)}), not {name!r}")
+    if on == "csim" and build_dir is None:
+        raise UsageError("--on csim needs --build DIR (the C simulation to query)")
+    if n < 1:
+        raise UsageError(f"-n must be >= 1, got {n}")
+    eps = [float(eps)] if isinstance(eps, (int, float)) else [float(e) for e in eps]
+    target = load_attack_model(model, build_dir)
+    if x is None:
+        if target.dataset != "mnist":
+            raise UnsupportedModelError(f"'hashhls attack' crafts on MNIST; {target.identity.name} is a "
+                                        f"{target.dataset} model: pass x and y")
+        from ..frontend.datasets import load_mnist
+
+        x, y = load_mnist(data, split="test", limit=n)
+        data_record = {"dataset": "mnist", "split": "test", "first": int(len(y)),
+                       "root": "bundled" if data is None else str(data)}
+    else:
+        if y is None or len(x) != len(y):
+            raise UsageError("x and y must be given together, one label per input")
+        x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64)
+        data_record = {"dataset": "custom", "n": int(len(y))}
+    x = x.reshape(len(x), *target.input_shape)
+    crafted = crafting_model(target.module, on, target.input_shape, build_dir)
+    kw = dict(hparams)
+    if target_mode != "untargeted":
+        kw["target_mode"] = target_mode
+    if seed:
+        kw["seed"] = seed
+    adv = craft(name, crafted, x, y, eps, progress=progress, **kw)
+    adv.crafted_on = on
+    build_id = None
+    if on in ("fixed", "csim") and build_dir is not None:
+        from .replay import read_build
+
+        build_id = read_build(build_dir).project_hash
+    adv.provenance = Provenance(
+        model=target.identity, crafted_on=on, attack=adv.attack, hyperparameters=dict(hparams), seed=int(seed),
+        target_mode=target_mode, eps=[None if np.isnan(e) else float(e) for e in adv.eps], data=data_record,
+        build_id=build_id, build_precision=crafted.precision() if isinstance(crafted, FixedPointTwin) else None)
+    return adv, crafted

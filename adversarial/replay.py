@@ -10,6 +10,7 @@ the attacker's target) when adversarial.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import HashhlsError
+from ..core.errors import HashhlsError, InvalidFileError
+from .advfile import CRAFTED_ON, AdvSet, _strict, distortion
 
 log = logging.getLogger(__name__)
 
@@ -26,69 +28,6 @@ Predict = Callable[[np.ndarray], np.ndarray]
 
 #: Column order of every table and plot.
 TARGET_ORDER = ("dense float", "hashed float", "onnxruntime", "emulator", "csim")
-
-
-@dataclass
-class AdvSet:
-    """Adversarial examples as written by ``hashhls attack`` (``.npz``).
-
-    ``x_adv`` has one slice per budget: shape ``[E, N, *input_shape]``.
-    """
-
-    x_clean: np.ndarray
-    y: np.ndarray
-    x_adv: np.ndarray
-    eps: np.ndarray
-    attack: str = "unknown"
-    crafted_on: str = "unknown"
-    target_labels: np.ndarray | None = None
-    queries: np.ndarray | None = None
-    source: str = ""
-
-    @property
-    def n(self) -> int:
-        return int(self.y.shape[0])
-
-    @classmethod
-    def load(cls, path: str | Path, input_shape: Sequence[int] | None = None,
-             value_range: tuple[float, float] = (0.0, 1.0)) -> AdvSet:
-        """Read and validate an adversarial file; HashhlsError names what is wrong."""
-        path = Path(path)
-        if not path.is_file():
-            raise HashhlsError(f"adversarial file not found: {path}")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except Exception as e:  # zipfile/format errors of every kind
-            raise HashhlsError(f"cannot read adversarial file {path}: {e}") from None
-        for key in ("x_clean", "y", "x_adv"):
-            if key not in data:
-                raise HashhlsError(f"adversarial file {path} has no array {key!r} (not written by 'hashhls attack'?)")
-        x_clean, y, x_adv = data["x_clean"], data["y"], data["x_adv"]
-        if x_adv.ndim == x_clean.ndim:
-            x_adv = x_adv[None]
-        eps = np.atleast_1d(data.get("eps", np.full(x_adv.shape[0], np.nan))).astype(np.float64)
-        for name, arr in (("x_clean", x_clean), ("x_adv", x_adv)):
-            if arr.dtype != np.float32:
-                raise HashhlsError(f"{path}: {name} must be float32, got {arr.dtype}")
-            if not np.isfinite(arr).all():
-                raise HashhlsError(f"{path}: {name} contains NaN or infinity")
-            lo, hi = value_range
-            if arr.size and (arr.min() < lo or arr.max() > hi):
-                raise HashhlsError(f"{path}: {name} has values outside the valid range [{lo}, {hi}]")
-        if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1:
-            raise HashhlsError(f"{path}: y must be a 1-D integer label array, got {y.dtype} {y.shape}")
-        if x_clean.shape[0] != y.shape[0] or x_adv.shape[1:] != x_clean.shape:
-            raise HashhlsError(f"{path}: shapes do not match: x_clean {x_clean.shape}, y {y.shape}, x_adv {x_adv.shape}")
-        if eps.shape[0] != x_adv.shape[0]:
-            raise HashhlsError(f"{path}: {eps.shape[0]} eps values for {x_adv.shape[0]} adversarial sets")
-        if input_shape is not None and tuple(x_clean.shape[1:]) != tuple(input_shape):
-            raise HashhlsError(f"{path}: inputs have shape {tuple(x_clean.shape[1:])}, the build expects "
-                               f"{tuple(input_shape)}")
-        target = data.get("target_labels")
-        queries = data.get("queries")
-        return cls(x_clean, y.astype(np.int64), x_adv, eps, str(data.get("attack", "unknown")),
-                   str(data.get("crafted_on", "unknown")), target, queries, str(path))
 
 
 def success_mask(pred_clean: np.ndarray, pred_adv: np.ndarray, y: np.ndarray,
@@ -115,29 +54,84 @@ class TargetResult:
     clean_accuracy: float
     eligible: list[int]  #: per eps: inputs correct when clean
     successes: list[int]  #: per eps
-    success_rate: list[float]  #: per eps: successes / eligible (nan if none eligible)
+    success_rate: list[float | None]  #: per eps: successes / eligible (None if none eligible)
     pred_clean: list[int] = field(repr=False, default_factory=list)
     pred_adv: list[list[int]] = field(repr=False, default_factory=list)
 
 
 @dataclass
 class ReplayResult:
+    """One adversarial file replayed through every implementation: one row per budget in every table."""
+
+    label: str  #: unique among the files of one report (see :func:`label_results`)
     attack: str
-    crafted_on: str
+    crafted_on: str  #: a key of CRAFTED_ON
     n: int
-    eps: list[float]
+    eps: list[float | None]  #: L-inf budgets; None for a budget-free attack
     linf: list[float]  #: mean L-inf distortion per eps
     l2: list[float]  #: mean L2 distortion per eps
+    l0: list[float]  #: mean number of changed input values per eps
     queries: list[float] | None
     targets: list[TargetResult]
     agreement: dict[str, float]  #: fraction of adversarial inputs on which each target agrees with csim/emulator
+    file: str = ""
+    target_mode: str = "untargeted"  #: untargeted, or how the targets were chosen (success = reached them)
+    transfer_from: str | None = None  #: the crafting model, when it is not the build's model
+    provenance: dict | None = None
+
+    @property
+    def budgeted(self) -> bool:
+        return all(e is not None for e in self.eps)
+
+    @property
+    def where(self) -> str:
+        return CRAFTED_ON.get(self.crafted_on, self.crafted_on)
+
+    def row_labels(self) -> list[str]:
+        """One label per budget: the rows of the transfer matrix."""
+        if self.budgeted:
+            return [f"{self.label}, eps {e:g}" for e in self.eps]
+        return [f"{self.label} (mean L2 {d:.2f})" if len(self.eps) == 1 else f"{self.label} #{i} (mean L2 {d:.2f})"
+                for i, d in enumerate(self.l2)]
 
     def to_json_dict(self) -> dict:
         d = asdict(self)
         for t in d["targets"]:
             t.pop("pred_clean")
             t.pop("pred_adv")
-        return d
+        d["rows"] = self.row_labels()
+        return _strict(d)
+
+
+def base_label(adv: AdvSet, transfer_from: str | None = None) -> str:
+    """``pgd on hashed float``, ``cw on fixed-point twin, targeted (random)``, ``transfer from X: ...``."""
+    label = f"{adv.attack} on {adv.where}"
+    mode = adv.provenance.target_mode if adv.provenance is not None else ("targeted" if adv.targeted else "")
+    if adv.targeted:
+        label += f", targeted ({mode})" if mode not in ("", "targeted") else ", targeted"
+    if transfer_from:
+        label = f"transfer from {transfer_from}: {label}"
+    return label
+
+
+def label_results(results: list[ReplayResult]) -> None:
+    """Make every result's label unique: add the file name where two agree, then a counter."""
+    def dupes(rs):
+        seen: dict[str, int] = {}
+        for r in rs:
+            seen[r.label] = seen.get(r.label, 0) + 1
+        return {k for k, v in seen.items() if v > 1}
+
+    d = dupes(results)
+    for r in results:
+        if r.label in d and r.file:
+            r.label += f" [{Path(r.file).name}]"
+    d = dupes(results)
+    counters: dict[str, int] = {}
+    for r in results:
+        if r.label in d:
+            counters[r.label] = counters.get(r.label, 0) + 1
+            r.label += f" #{counters[r.label]}"
 
 
 def _labels(scores: np.ndarray) -> np.ndarray:
@@ -145,13 +139,18 @@ def _labels(scores: np.ndarray) -> np.ndarray:
     return scores.astype(np.int64) if scores.ndim == 1 else np.argmax(scores, axis=1)
 
 
-def replay(adv: AdvSet, targets: dict[str, Predict], progress: bool = True) -> ReplayResult:
-    """Run clean and adversarial inputs through each target and score the attack."""
+def replay(adv: AdvSet, targets: dict[str, Predict], progress: bool = True, label: str | None = None,
+           transfer_from: str | None = None) -> ReplayResult:
+    """Run clean and adversarial inputs through each target and score the attack.
+
+    Targeted sets (``adv.target_labels``) count a success only when the target label is reached.
+    """
     from tqdm import tqdm
 
     results = []
     preds_adv_all = {}
-    for name, predict in tqdm(list(targets.items()), desc="replay", unit="target", disable=None if progress else True):
+    for name, predict in tqdm(list(targets.items()), desc="replay", unit="target", disable=None if progress else True,
+                              leave=False):
         pc = _labels(predict(adv.x_clean))
         pa = [_labels(predict(xa)) for xa in adv.x_adv]
         preds_adv_all[name] = pa
@@ -160,12 +159,10 @@ def replay(adv: AdvSet, targets: dict[str, Predict], progress: bool = True) -> R
             e, s = success_mask(pc, p, adv.y, adv.target_labels)
             elig.append(int(e.sum()))
             succ.append(int(s.sum()))
-            rate.append(float(s.sum() / e.sum()) if e.sum() else float("nan"))
+            rate.append(float(s.sum() / e.sum()) if e.sum() else None)
         results.append(TargetResult(name, float((pc == adv.y).mean()), elig, succ, rate,
                                     pc.tolist(), [p.tolist() for p in pa]))
-    delta = (adv.x_adv - adv.x_clean[None]).reshape(adv.x_adv.shape[0], adv.n, -1).astype(np.float64)
-    linf = np.abs(delta).max(axis=2).mean(axis=1).tolist()
-    l2 = np.sqrt((delta**2).sum(axis=2)).mean(axis=1).tolist()
+    linf, l2, l0 = distortion(adv)
     queries = None
     if adv.queries is not None:
         q = np.asarray(adv.queries, dtype=np.float64).reshape(adv.x_adv.shape[0], -1)
@@ -175,7 +172,13 @@ def replay(adv: AdvSet, targets: dict[str, Predict], progress: bool = True) -> R
     if ref is not None:
         for name, pa in preds_adv_all.items():
             agreement[name] = float(np.mean([np.mean(a == b) for a, b in zip(pa, preds_adv_all[ref])]))
-    return ReplayResult(adv.attack, adv.crafted_on, adv.n, adv.eps.tolist(), linf, l2, queries, results, agreement)
+    eps = [float(e) if np.isfinite(e) else None for e in adv.eps]
+    prov = adv.provenance
+    mode = prov.target_mode if prov is not None else ("targeted" if adv.targeted else "untargeted")
+    return ReplayResult(label or base_label(adv, transfer_from), adv.attack, adv.crafted_on, adv.n, eps, linf, l2,
+                        l0, queries, results, agreement, file=adv.source, target_mode=mode,
+                        transfer_from=transfer_from,
+                        provenance=None if prov is None else json.loads(prov.to_json()))
 
 
 def torch_predict(model, batch_size: int = 2048) -> Predict:
@@ -230,3 +233,105 @@ def build_targets(build_dir: str | Path, dense_parent: str | Path | None = None,
     targets["emulator"] = Emulator.from_build(build_dir).predict
     targets["csim"] = load_build(build_dir).predict
     return targets
+
+
+@dataclass
+class BuildInfo:
+    """What a report records about the build it replayed on."""
+
+    dir: str
+    model: dict | None  #: ModelIdentity as a dict (None for a build made before identities were recorded)
+    board: str
+    reuse_factor: int
+    io_type: str
+    input_precision: str
+    precision: dict[str, dict[str, str]]  #: per layer: weight / bias / result / accum types
+    project_hash: str
+
+    @classmethod
+    def from_manifest(cls, manifest, build_dir: str | Path) -> BuildInfo:
+        return cls(str(build_dir), None if manifest.model is None else manifest.model.to_dict(), manifest.board,
+                   int(manifest.reuse_factor), manifest.io_type, manifest.input_precision,
+                   {layer.name: dict(layer.precision) for layer in manifest.layers}, manifest.project_hash)
+
+    @property
+    def model_label(self) -> str:
+        from ..codegen.identity import ModelIdentity
+
+        return "unknown model" if self.model is None else ModelIdentity.from_dict(self.model).short
+
+
+def read_build(build_dir: str | Path):
+    """The manifest of a build directory; a one-line InvalidFileError for anything else (a report, a file)."""
+    from ..codegen.manifest import MANIFEST_NAME, BuildManifest
+
+    build_dir = Path(build_dir)
+    if build_dir.is_dir() and not (build_dir / MANIFEST_NAME).exists() and (build_dir / "report.json").exists():
+        raise InvalidFileError(f"{build_dir} is a replay report directory, expected a build directory "
+                               "(from 'hashhls build')")
+    return BuildManifest.read(build_dir)
+
+
+def check_model(adv: AdvSet, manifest, build_dir: str | Path, allow_other_model: bool = False) -> str | None:
+    """None if ``adv`` was crafted on the build's model; else the crafting model's label (a transfer experiment).
+
+    Raises:
+        InvalidFileError: the models differ (or either is unknown) and ``allow_other_model`` is False.
+    """
+    ours, theirs = manifest.model, adv.model
+    if ours is not None and ours.same_model(theirs):
+        return None
+    if allow_other_model:
+        return theirs.short if theirs is not None else "an unknown model"
+    hint = "pass --allow-other-model to replay it as a transfer experiment"
+    if theirs is None:
+        raise InvalidFileError(f"{adv.source or 'the adversarial set'} does not record the model it was crafted on "
+                               f"(written before hashhls 0.3?); {hint}")
+    if ours is None:
+        raise InvalidFileError(f"{build_dir} does not record the model it was built from (built before hashhls "
+                               f"0.3?): rebuild it, or {hint}")
+    raise InvalidFileError(f"{adv.source or 'the adversarial set'} was crafted on {theirs.short}, but {build_dir} is "
+                           f"a build of {ours.short}; {hint}")
+
+
+def twin_note(adv: AdvSet, manifest) -> str | None:
+    """For sets crafted on a fixed-point twin: which twin, relative to this build (None if it is this build's)."""
+    if adv.crafted_on != "fixed" or adv.provenance is None:
+        return None
+    prov = adv.provenance
+    if prov.build_id == manifest.project_hash:
+        return None
+    if prov.build_id is None:
+        ours = {layer.name: dict(layer.precision) for layer in manifest.layers}
+        same = prov.build_precision == ours
+        return ("in-memory twin at the default precision, the same types as this build" if same else
+                "in-memory twin at the default precision, NOT this build's types")
+    return f"twin of another build ({prov.build_id[:8]})"
+
+
+def replay_build(build_dir: str | Path, advs: Sequence[AdvSet], *, allow_other_model: bool = False,
+                 dense_parent: str | Path | None = None, hashed_model=None, progress: bool = True,
+                 targets: dict[str, Predict] | None = None) -> tuple[BuildInfo, list[ReplayResult]]:
+    """Replay each set through every implementation of the build (one result per set, labelled uniquely).
+
+    Every set must have been crafted on the build's model (its provenance's fingerprint), unless
+    ``allow_other_model``: then it is replayed as a transfer experiment, labelled ``transfer from <model>``.
+    """
+    manifest = read_build(build_dir)
+    transfer = []
+    for adv in advs:
+        if tuple(adv.x_clean.shape[1:]) != tuple(manifest.input_shape):
+            raise InvalidFileError(f"{adv.source or 'adversarial set'}: inputs have shape "
+                                   f"{tuple(adv.x_clean.shape[1:])}, the build expects {tuple(manifest.input_shape)}")
+        transfer.append(check_model(adv, manifest, build_dir, allow_other_model))
+    if targets is None:
+        targets = build_targets(build_dir, dense_parent=dense_parent, hashed_model=hashed_model)
+    results = []
+    for adv, other in zip(advs, transfer):
+        label = base_label(adv, other)
+        note = twin_note(adv, manifest)
+        if note:
+            label += f" ({note})"
+        results.append(replay(adv, targets, progress=progress, label=label, transfer_from=other))
+    label_results(results)
+    return BuildInfo.from_manifest(manifest, build_dir), results

@@ -1,166 +1,392 @@
-"""Replay reports: ``report.md``, ``report.json`` and plots.
+"""Replay reports: ``report.md``, ``report.json`` (strict JSON) and the plots.
 
-One writer for ``hashhls replay`` (one crafting source, one or more budgets)
-and ``hashhls transfer`` (several crafting sources: the transfer matrix).
+One writer for ``hashhls replay`` / :func:`hashhls.replay` and ``hashhls transfer``. Every (file, attack, budget)
+is its own row in every table and in the JSON, whatever the files' ``crafted_on`` says. The first lines of
+``report.md`` answer the question the tool exists for: crafted where, evaluated where, and how often the examples
+fooled the C simulation.
+
+Plots (each written only when it has something to show):
+
+* ``success_vs_eps.png``: success against the L-inf budget, for files with two or more budgets; one line per
+  (file, implementation), colour per implementation, marker and line style per file, legend outside the axes;
+* ``success_vs_l2.png``: budget-free attacks (CW-L2, DeepFool, JSMA): success against mean L2 distortion;
+* ``examples.png``: clean / adversarial / perturbation, csim successes and float-vs-csim disagreements first,
+  the perturbations on one shared colour scale with a colour bar;
+* ``transfer_matrix.png``: rows (file, budget), columns the implementations, one decimal.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
-from .replay import TARGET_ORDER, AdvSet, ReplayResult
+from .advfile import AdvSet, _strict
+from .replay import TARGET_ORDER, BuildInfo, ReplayResult
+
+#: Line style / marker shape per file (cycled); colour and marker size per implementation. Implementations that
+#: agree draw on top of each other, so their markers are hollow rings of decreasing size: a coincidence shows
+#: as concentric rings rather than hiding a line.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_STYLES = ("-", "--", ":", "-.")
+_COLOURS = {"dense float": "#1b9e77", "hashed float": "#d95f02", "onnxruntime": "#7570b3", "emulator": "#e7298a",
+            "csim": "#222222"}
+_SIZES = {"dense float": 12, "hashed float": 10, "onnxruntime": 8, "emulator": 6, "csim": 3.5}
+_PHRASE = {"dense": "dense float model", "hashed": "hashed float model", "fixed": "fixed-point twin",
+           "csim": "C simulation (queries only)"}
+PLOTS = ("success_vs_eps.png", "success_vs_l2.png", "examples.png", "transfer_matrix.png")
 
 
-def _pct(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.1f}%"
 
 
 def _ordered(names):
     return sorted(names, key=lambda n: (TARGET_ORDER.index(n) if n in TARGET_ORDER else len(TARGET_ORDER), n))
 
 
+def _by_name(result: ReplayResult) -> dict:
+    return {t.name: t for t in result.targets}
+
+
 def markdown_table(result: ReplayResult) -> str:
-    """Success rate per target (columns) and budget (rows)."""
-    targets = {t.name: t for t in result.targets}
+    """One file: success per implementation (columns) and budget (rows), with the distortion."""
+    targets = _by_name(result)
     names = _ordered(targets)
-    head = "| eps | mean L-inf | mean L2 | " + " | ".join(names) + " |"
-    sep = "|---" * (3 + len(names)) + "|"
-    rows = [head, sep]
+    first = "eps" if result.budgeted else "set"
+    head = f"| {first} | mean L-inf | mean L2 | mean L0 | " + " | ".join(names) + " |"
+    rows = [head, "|---" * (4 + len(names)) + "|"]
     for i, eps in enumerate(result.eps):
         cells = [f"{_pct(targets[n].success_rate[i])} ({targets[n].successes[i]}/{targets[n].eligible[i]})"
                  for n in names]
-        rows.append(f"| {eps:g} | {result.linf[i]:.4f} | {result.l2[i]:.3f} | " + " | ".join(cells) + " |")
-    acc = "| clean accuracy | | | " + " | ".join(_pct(targets[n].clean_accuracy) for n in names) + " |"
-    rows.append(acc)
+        key = f"{eps:g}" if eps is not None else "budget-free"
+        rows.append(f"| {key} | {result.linf[i]:.4f} | {result.l2[i]:.3f} | {result.l0[i]:.1f} | "
+                    + " | ".join(cells) + " |")
+    rows.append("| clean accuracy | | | | " + " | ".join(_pct(targets[n].clean_accuracy) for n in names) + " |")
     return "\n".join(rows)
 
 
-def transfer_table(matrix: dict[str, dict[str, float]]) -> str:
-    cols = _ordered({c for row in matrix.values() for c in row})
-    rows = ["| crafted on \\ evaluated on | " + " | ".join(cols) + " |", "|---" * (1 + len(cols)) + "|"]
-    for src, row in matrix.items():
-        rows.append(f"| {src} | " + " | ".join(_pct(row.get(c, float("nan"))) for c in cols) + " |")
-    return "\n".join(rows)
-
-
-def plot_success_vs_eps(results: list[ReplayResult], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+def transfer_matrix(results: list[ReplayResult]) -> dict[str, dict[str, float | None]]:
+    """Rows: every (file, budget), in file order; columns: where it was evaluated."""
+    matrix: dict[str, dict[str, float | None]] = {}
     for r in results:
-        for t in r.targets:
-            label = t.name if len(results) == 1 else f"{r.crafted_on} -> {t.name}"
-            ax.plot(r.eps, [100 * s for s in t.success_rate], marker="o", label=label)
-    ax.set_xlabel("eps (L-inf budget)" if results and results[0].eps else "eps")
-    ax.set_ylabel("attack success rate (%)")
-    ax.set_ylim(-2, 102)
-    ax.set_title(f"{results[0].attack}: success vs budget")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        for i, row in enumerate(r.row_labels()):
+            matrix[row] = {t.name: t.success_rate[i] for t in r.targets}
+    return matrix
 
 
-def plot_examples(adv: AdvSet, result: ReplayResult, path: Path, k: int = 6, eps_index: int = -1) -> None:
-    """Clean / adversarial / perturbation for the first k inputs, with every target's labels."""
+def transfer_table(matrix: dict[str, dict[str, float | None]]) -> str:
+    cols = _ordered({c for row in matrix.values() for c in row})
+    rows = ["| crafted (file, budget) \\ evaluated on | " + " | ".join(cols) + " |", "|---" * (1 + len(cols)) + "|"]
+    for src, row in matrix.items():
+        rows.append(f"| {src} | " + " | ".join(_pct(row.get(c)) for c in cols) + " |")
+    return "\n".join(rows)
+
+
+def headline(result: ReplayResult, build: BuildInfo | None) -> list[str]:
+    """The answer, one line per budget: crafted where, evaluated where, how often it fooled csim."""
+    by = _by_name(result)
+    ref = "csim" if "csim" in by else ("emulator" if "emulator" in by else next(iter(by)))
+    origin = f"transfer from {result.transfer_from}" if result.transfer_from else "the build's model"
+    where = f"{_PHRASE.get(result.crafted_on, result.where)} ({origin})"
+    on = "this build's C simulation" if ref == "csim" else ref
+    src = by.get("hashed float") or by.get("dense float")
+    goal = "reached the attacker's target on" if result.target_mode != "untargeted" else "fooled"
+    lines = []
+    for i, row in enumerate(result.row_labels()):
+        t = by[ref]
+        sw = f"; on the float model {_pct(src.success_rate[i])}" if src is not None else ""
+        lines.append(f"* **{row}**: crafted on the {where}; evaluated on {on}: {goal} {ref} on "
+                     f"**{_pct(t.success_rate[i])}** ({t.successes[i]}/{t.eligible[i]} of the inputs it classified "
+                     f"correctly when clean){sw}.")
+    return lines
+
+
+def build_section(build: BuildInfo) -> list[str]:
+    lines = ["## The build", "",
+             f"`{build.dir}`: model **{build.model_label}**, board `{build.board}`, reuse factor "
+             f"{build.reuse_factor}, {build.io_type}, input `{build.input_precision}`, project hash "
+             f"`{build.project_hash[:12]}`.", ""]
+    if build.model:
+        lines += [f"Model fingerprint `{build.model['fingerprint']}`, source `{build.model.get('source', '')}` "
+                  f"(sha256 `{build.model.get('file_sha256', '')[:16]}`).", ""]
+    lines += ["| layer | weight | bias | result | accum |", "|---|---|---|---|---|"]
+    for name, p in build.precision.items():
+        lines.append(f"| {name} | " + " | ".join(f"`{p[k]}`" if k in p else "" for k in
+                                                  ("weight", "bias", "result", "accum")) + " |")
+    return lines + [""]
+
+
+def _provenance_line(adv: AdvSet) -> str:
+    p = adv.provenance
+    if p is None:
+        return "Provenance: not recorded (a file written before hashhls 0.3)."
+    hp = ", ".join(f"{k}={v}" for k, v in sorted(p.hyperparameters.items())) or "defaults"
+    model = p.model.short if p.model is not None else "unknown model"
+    build = f", build {p.build_id[:12]}" if p.build_id else ""
+    return (f"Provenance: attack `{p.attack}` ({hp}), seed {p.seed}, {p.target_mode}, crafted on {p.crafted_on}"
+            f"{build} of {model}, data {p.data or 'custom'}, hashhls {p.hashhls_version}.")
+
+
+def render_markdown(advs: list[AdvSet], results: list[ReplayResult], build: BuildInfo | None,
+                    plots: list[str]) -> str:
+    lines = ["# Replay report", ""]
+    evaluated = f"build `{build.dir}` of {build.model_label}" if build is not None else "the given implementations"
+    lines += [f"Do adversarial examples made in software fool the hardware? Evaluated on {evaluated}; success "
+              "counts only inputs the evaluated implementation classified correctly when clean.", ""]
+    for r in results:
+        lines += headline(r, build)
+    lines.append("")
+    if build is not None:
+        lines += build_section(build)
+    for adv, r in zip(advs, results):
+        lines += [f"## {r.label}", "", f"`{adv.source or 'in memory'}`: {r.n} inputs."
+                  + (f" Mean queries {', '.join(f'{q:.0f}' for q in r.queries)}." if r.queries else ""), "",
+                  _provenance_line(adv), "", markdown_table(r), ""]
+        if r.agreement:
+            ref = "csim" if any(t.name == "csim" for t in r.targets) else "the emulator"
+            lines += [f"Agreement of adversarial labels with {ref}: "
+                      + ", ".join(f"{k} {_pct(v)}" for k, v in r.agreement.items()), ""]
+    lines += ["## Transfer matrix", "", "Every (file, budget) is a row.", "",
+              transfer_table(transfer_matrix(results)), ""]
+    lines += [f"![{Path(p).stem}]({p})\n" for p in plots]
+    return "\n".join(lines)
+
+
+# -- plots ------------------------------------------------------------------------------------------------
+
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    k = min(k, adv.n)
+    plt.rcParams.update({"font.size": 9, "axes.titlesize": 10})
+    return plt
+
+
+def plot_success_vs_eps(results: list[ReplayResult], path: Path) -> bool:
+    """Success vs budget for files with 2+ budgets; False (nothing written) if there are none."""
+    swept = [r for r in results if r.budgeted and len(r.eps) >= 2]
+    if not swept:
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    for k, r in enumerate(swept):
+        for t in sorted(r.targets, key=lambda t: _ordered([x.name for x in r.targets]).index(t.name)):
+            ys = [np.nan if s is None else 100 * s for s in t.success_rate]
+            csim = t.name == "csim"
+            ax.plot(r.eps, ys, marker=_MARKERS[k % len(_MARKERS)], linestyle=_STYLES[k % len(_STYLES)],
+                    color=_COLOURS.get(t.name), markersize=_SIZES.get(t.name, 5),
+                    markerfacecolor=_COLOURS.get(t.name) if csim else "none", markeredgewidth=1.2,
+                    linewidth=1.6 if csim else 1.0, alpha=0.95, zorder=3 if csim else 2,
+                    label=f"{r.label} -> {t.name}" if len(swept) > 1 else t.name)
+    ax.set_xlabel("L-inf budget eps")
+    ax.set_ylabel("attack success (%)")
+    ax.set_ylim(-3, 103)
+    ax.grid(alpha=0.3)
+    ax.set_title("success vs budget" + (f": {swept[0].label}" if len(swept) == 1 else ""))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return True
+
+
+def plot_success_vs_l2(results: list[ReplayResult], path: Path) -> bool:
+    """Budget-free attacks: success vs mean L2, one marker per file, one colour per implementation."""
+    free = [r for r in results if not r.budgeted]
+    if not free:
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    seen_targets = set()
+    for k, r in enumerate(free):
+        for t in r.targets:
+            for i, l2 in enumerate(r.l2):
+                s = t.success_rate[i]
+                csim = t.name == "csim"
+                ax.plot([l2], [np.nan if s is None else 100 * s], marker=_MARKERS[k % len(_MARKERS)], linestyle="",
+                        markersize=_SIZES.get(t.name, 5), color=_COLOURS.get(t.name), markeredgewidth=1.2,
+                        markerfacecolor=_COLOURS.get(t.name) if csim else "none", zorder=3 if csim else 2)
+            seen_targets.add(t.name)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker=_MARKERS[k % len(_MARKERS)], linestyle="", color="gray",
+                      markerfacecolor="none", label=r.label) for k, r in enumerate(free)]
+    handles += [Line2D([], [], marker="o", linestyle="", color=_COLOURS.get(n), markersize=_SIZES.get(n, 5),
+                       markerfacecolor=_COLOURS.get(n) if n == "csim" else "none", label=n)
+                for n in _ordered(seen_targets)]
+    ax.set_xlabel("mean L2 distortion")
+    ax.set_ylabel("attack success (%)")
+    ax.set_ylim(-3, 103)
+    lo, hi = min(min(r.l2) for r in free), max(max(r.l2) for r in free)
+    pad = max(0.05, 0.15 * (hi - lo))
+    ax.set_xlim(max(0.0, lo - pad), hi + pad)
+    ax.grid(alpha=0.3)
+    ax.set_title("budget-free attacks: success vs distortion")
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
+              frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return True
+
+
+def pick_examples(adv: AdvSet, result: ReplayResult, k: int, eps_index: int = -1) -> list[int]:
+    """Indices to show: float-vs-csim disagreements first, then csim successes, then the rest (input order)."""
+    from .replay import success_mask
+
+    by = _by_name(result)
+    ref = by.get("csim") or by.get("emulator") or result.targets[-1]
+    fl = by.get("hashed float") or by.get("dense float") or ref
+    pa_ref = np.asarray(ref.pred_adv[eps_index])
+    disagree = pa_ref != np.asarray(fl.pred_adv[eps_index])
+    _, success = success_mask(np.asarray(ref.pred_clean), pa_ref, adv.y, adv.target_labels)
+    order = sorted(range(adv.n), key=lambda i: (not disagree[i], not success[i], i))
+    return order[:k]
+
+
+def plot_examples(adv: AdvSet, result: ReplayResult, path: Path, k: int = 8, eps_index: int = -1) -> None:
+    """Clean / adversarial / perturbation with every implementation's labels; one shared perturbation scale."""
+    plt = _plt()
+    idx = pick_examples(adv, result, min(k, adv.n), eps_index)
+    k = len(idx)
     targets = sorted(result.targets, key=lambda t: _ordered([x.name for x in result.targets]).index(t.name))
-    fig, axes = plt.subplots(3, k, figsize=(1.9 * k, 6.4), squeeze=False)
-    for j in range(k):
-        clean, xa = adv.x_clean[j], adv.x_adv[eps_index][j]
-        pert = xa - clean
+    perts = [adv.x_adv[eps_index][j] - adv.x_clean[j] for j in idx]
+    m = max(float(np.abs(p).max()) for p in perts) or 1.0
+    fig, axes = plt.subplots(3, k, figsize=(1.45 * k + 1.2, 5.6), squeeze=False)
 
-        def show(ax, img, **kw):
-            img = np.asarray(img)
-            ax.imshow(img[0] if img.shape[0] == 1 else np.transpose(img, (1, 2, 0)), **kw)
-            ax.set_xticks([])
-            ax.set_yticks([])
+    def show(ax, img, **kw):
+        img = np.asarray(img)
+        im = ax.imshow(img[0] if img.shape[0] == 1 else np.transpose(img, (1, 2, 0)), **kw)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return im
 
-        show(axes[0, j], clean, cmap="gray", vmin=0, vmax=1)
-        show(axes[1, j], xa, cmap="gray", vmin=0, vmax=1)
-        m = float(np.abs(pert).max()) or 1.0
-        show(axes[2, j], pert.mean(axis=0, keepdims=True), cmap="seismic", vmin=-m, vmax=m)
-        axes[0, j].set_title(f"true {adv.y[j]}", fontsize=8)
+    by = _by_name(result)
+    ref = by.get("csim") or by.get("emulator")
+    fl = by.get("hashed float") or by.get("dense float")
+    for col, (j, pert) in enumerate(zip(idx, perts)):
+        show(axes[0, col], adv.x_clean[j], cmap="gray", vmin=0, vmax=1)
+        show(axes[1, col], adv.x_adv[eps_index][j], cmap="gray", vmin=0, vmax=1)
+        im = show(axes[2, col], pert.mean(axis=0, keepdims=True), cmap="seismic", vmin=-m, vmax=m)
+        title = f"#{j} true {adv.y[j]}"
+        if adv.target_labels is not None:
+            title += f" -> {adv.target_labels[j]}"
+        if ref is not None and fl is not None and ref.pred_adv[eps_index][j] != fl.pred_adv[eps_index][j]:
+            title += "\nfloat != csim"
+        axes[0, col].set_title(title, fontsize=7)
         labels = "\n".join(f"{t.name}: {t.pred_clean[j]}->{t.pred_adv[eps_index][j]}" for t in targets)
-        axes[2, j].set_xlabel(labels, fontsize=6)
+        axes[2, col].set_xlabel(labels, fontsize=6)
     axes[0, 0].set_ylabel("clean")
     axes[1, 0].set_ylabel("adversarial")
     axes[2, 0].set_ylabel("perturbation")
-    fig.suptitle(f"{result.attack} crafted on {result.crafted_on}, eps={result.eps[eps_index]:g}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    eps = result.eps[eps_index]
+    budget = f"eps={eps:g}" if eps is not None else f"mean L2 {result.l2[eps_index]:.2f}"
+    fig.suptitle(f"{result.label}, {budget} (float != csim and csim successes first)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    cax = fig.add_axes((0.915, 0.08, 0.012, 0.24))
+    fig.colorbar(im, cax=cax)
+    cax.set_title("x_adv - x", fontsize=7)
+    fig.savefig(path, dpi=150)
     plt.close(fig)
 
 
-def plot_transfer(matrix: dict[str, dict[str, float]], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_transfer(matrix: dict[str, dict[str, float | None]], path: Path, title: str) -> None:
+    plt = _plt()
     rows = list(matrix)
     cols = _ordered({c for row in matrix.values() for c in row})
-    data = np.array([[matrix[r].get(c, np.nan) * 100 for c in cols] for r in rows])
-    fig, ax = plt.subplots(figsize=(1.4 * len(cols) + 2.5, 0.7 * len(rows) + 1.8))
-    im = ax.imshow(data, cmap="magma", vmin=0, vmax=100)
-    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), rows)
+    data = np.array([[np.nan if matrix[r].get(c) is None else 100 * matrix[r][c] for c in cols] for r in rows])
+    width = 1.25 * len(cols) + 0.09 * max(len(r) for r in rows) + 2.0
+    fig, ax = plt.subplots(figsize=(width, 0.5 * len(rows) + 1.9))
+    im = ax.imshow(data, cmap="magma", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=25, ha="right")
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
     ax.set_xlabel("evaluated on")
-    ax.set_ylabel("crafted on")
+    ax.set_ylabel("crafted (file, budget)")
     for i in range(len(rows)):
         for j in range(len(cols)):
             v = data[i, j]
-            ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.0f}%", ha="center", va="center",
+            ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.1f}%", ha="center", va="center",
                     color="white" if not np.isnan(v) and v < 60 else "black", fontsize=8)
-    fig.colorbar(im, ax=ax, label="success rate (%)")
+    fig.colorbar(im, ax=ax, label="attack success (%)")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
 
 
-def transfer_matrix(results: list[ReplayResult], eps_index: int = -1) -> dict[str, dict[str, float]]:
-    """Rows: where each set was crafted; columns: where it was evaluated."""
-    return {r.crafted_on: {t.name: t.success_rate[eps_index] for t in r.targets} for r in results}
-
-
-def write_report(out_dir: Path, advs: list[AdvSet], results: list[ReplayResult], build_dir: str) -> list[Path]:
-    """Write report.md, report.json and the plots into ``out_dir`` (which must exist)."""
-    out_dir = Path(out_dir)
-    written = []
-    plot_success_vs_eps(results, out_dir / "success_vs_eps.png")
-    plot_examples(advs[0], results[0], out_dir / "examples.png")
+def report_payload(advs: list[AdvSet], results: list[ReplayResult], build: BuildInfo | None) -> dict:
     matrix = transfer_matrix(results)
-    plot_transfer(matrix, out_dir / "transfer_matrix.png", f"{results[0].attack}, eps={results[0].eps[-1]:g}")
-    written += [out_dir / n for n in ("success_vs_eps.png", "examples.png", "transfer_matrix.png")]
-    lines = [f"# Replay report: {results[0].attack}", "", f"Build: `{build_dir}`", "",
-             "Success rate counts only inputs that the evaluated implementation classified correctly when "
-             "clean (successes / eligible in brackets).", ""]
-    for adv, r in zip(advs, results):
-        lines += [f"## Crafted on {r.crafted_on} ({adv.source or 'in memory'})", "",
-                  f"{r.n} inputs, attack `{r.attack}`" + (f", mean queries {r.queries}" if r.queries else ""), "",
-                  markdown_table(r), ""]
-        if r.agreement:
-            lines += ["Agreement of adversarial labels with "
-                      + ("csim" if any(t.name == "csim" for t in r.targets) else "the emulator") + ": "
-                      + ", ".join(f"{k} {_pct(v)}" for k, v in r.agreement.items()), ""]
-    lines += ["## Transfer matrix (last budget)", "", transfer_table(matrix), "",
-              "![success vs eps](success_vs_eps.png)", "", "![examples](examples.png)", "",
-              "![transfer matrix](transfer_matrix.png)", ""]
-    (out_dir / "report.md").write_text("\n".join(lines))
-    payload = {"build": str(build_dir), "results": [r.to_json_dict() for r in results], "transfer_matrix": matrix}
-    (out_dir / "report.json").write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
-    return [out_dir / "report.md", out_dir / "report.json", *written]
+    return _strict({
+        "build": None if build is None else build.__dict__,
+        "results": [r.to_json_dict() for r in results],
+        "transfer_matrix": matrix,
+        "rows": [{"row": row, "label": r.label, "file": r.file, "attack": r.attack, "crafted_on": r.crafted_on,
+                  "eps": r.eps[i], "mean_l2": r.l2[i], "mean_l0": r.l0[i], "transfer_from": r.transfer_from,
+                  "success": matrix[row]}
+                 for r in results for i, row in enumerate(r.row_labels())],
+    })
+
+
+def write_report(out_dir: Path, advs: list[AdvSet], results: list[ReplayResult],
+                 build: BuildInfo | None = None) -> list[Path]:
+    """Write report.md, report.json and the plots into ``out_dir`` (which must exist); returns the files."""
+    out_dir = Path(out_dir)
+    plots = []
+    if plot_success_vs_eps(results, out_dir / "success_vs_eps.png"):
+        plots.append("success_vs_eps.png")
+    if plot_success_vs_l2(results, out_dir / "success_vs_l2.png"):
+        plots.append("success_vs_l2.png")
+    plot_examples(advs[0], results[0], out_dir / "examples.png")
+    plots.append("examples.png")
+    where = f"build of {build.model_label}" if build is not None else "every implementation"
+    plot_transfer(transfer_matrix(results), out_dir / "transfer_matrix.png",
+                  f"attack success on the {where}")
+    plots.append("transfer_matrix.png")
+    (out_dir / "report.md").write_text(render_markdown(advs, results, build, plots))
+    payload = report_payload(advs, results, build)
+    (out_dir / "report.json").write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    return [out_dir / "report.md", out_dir / "report.json", *(out_dir / p for p in plots)]
+
+
+class Report:
+    """A replay's results: the build, the sets, one :class:`ReplayResult` per set.
+
+    ``report.markdown`` is ``report.md``; ``report.to_dict()`` is ``report.json``; ``report.matrix`` the
+    transfer matrix; ``report.write(out)`` writes the directory (atomically; refuses an existing one unless
+    ``force``).
+    """
+
+    def __init__(self, build: BuildInfo | None, advs: list[AdvSet], results: list[ReplayResult],
+                 out: Path | None = None) -> None:
+        self.build, self.advs, self.results, self.out = build, advs, results, out
+
+    @property
+    def matrix(self) -> dict[str, dict[str, float | None]]:
+        return transfer_matrix(self.results)
+
+    @property
+    def markdown(self) -> str:
+        return render_markdown(self.advs, self.results, self.build, [])
+
+    def to_dict(self) -> dict:
+        return report_payload(self.advs, self.results, self.build)
+
+    def table(self) -> str:
+        """The transfer matrix as a markdown table (what the CLI prints)."""
+        return transfer_table(self.matrix)
+
+    def write(self, out: str | Path, force: bool = False) -> Path:
+        from ..core.atomic import atomic_dir, check_output_dir
+
+        out = check_output_dir(out, force, what="report")
+        with atomic_dir(out, force=force) as tmp:
+            write_report(tmp, self.advs, self.results, self.build)
+        self.out = Path(out)
+        return self.out
+
+    def __repr__(self) -> str:
+        return f"Report({len(self.results)} sets, {len(self.matrix)} rows, build={self.build and self.build.dir!r})"

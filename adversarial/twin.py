@@ -1,153 +1,156 @@
-"""A fixed-point twin: a torch model whose forward pass is bit-exact with the generated C++.
+"""The fixed-point twin: a differentiable torch model whose forward pass IS the build's arithmetic.
 
-It follows docs/design.md "Fixed point" (as :mod:`hashhls.codegen.emulator`
-does): quantised input, quantised weights and biases, exact accumulation (float64
-holds every partial sum exactly for 16-bit types), one rounding/saturation to
-the result type, exact ReLU and max pooling (a max of quantised values is one
-of them). Linear and convolution layers (dense or hashed) share that
-arithmetic; a hashed layer's virtual weights are ``sign(f) * q(w[bucket(f)])``,
-its K buckets quantised first, as the C++ kernel and the emulator compute
-them. Every quantiser passes gradients straight through (Bengio et al. 2013),
-so gradient attacks can be crafted on the hardware's arithmetic itself.
+One source of truth for the fixed-point arithmetic: each twin layer's forward runs the emulator layer's exact
+integer computation (:class:`hashhls.codegen.emulator.EmuLayer`, integer codes, the per-layer weight / result /
+accumulator types of the build's manifest), so the twin is bit-exact with the emulator and therefore with csim,
+at any precision (default, ``--precision auto``, per-layer overrides) and hash version. Its backward pass is a
+straight-through estimator per layer (Bengio et al. 2013, arXiv:1308.3432): the gradient of the layer's float
+op (:data:`FLOAT_FORWARD`, the dequantised weights) at the layer's quantised input, ignoring rounding and
+saturation. Gradient attacks therefore differentiate the very model that the hardware computes.
+
+    >>> twin = FixedPointTwin.from_build("build/")            # doctest: +SKIP
+    >>> x_adv = make_attack("pgd", twin, eps=0.1)(x, y)        # doctest: +SKIP
+
+Without a build, :meth:`FixedPointTwin.from_module` makes the same twin in memory, by the steps ``hashhls build``
+runs before hls4ml (export, ingest, precision plan) at the given precision (default ``ap_fixed<16,6>``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..codegen.fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
-from ..core.errors import HashhlsError
-from ..frontend.layers import HashedConv2d, HashedLinear
+from ..codegen.emulator import EmuLayer, Emulator
+from ..codegen.fixed import DEFAULT_PRECISION, FixedType
+from ..core.errors import UnsupportedModelError
+
+# -- the float op of each layer kind (the backward pass) ----------------------------------------------------
 
 
-def quantize_ste(x: torch.Tensor, t: FixedType) -> torch.Tensor:
-    """Quantise to ``t`` in the forward pass; identity gradient."""
-    with torch.no_grad():
-        s = x.double() * (2.0**t.frac)
-        if t.rounding is Rounding.RND_CONV:
-            r = torch.round(s)  # half to even, like AP_RND_CONV
-        elif t.rounding is Rounding.RND:
-            r = torch.floor(s + 0.5)
-        else:
-            r = torch.floor(s)
-        if t.overflow is Overflow.SAT:
-            r = r.clamp(t.code_min, t.code_max)
-        else:
-            span = 2.0**t.width
-            r = torch.remainder(r - t.code_min, span) + t.code_min
-        q = (r * t.lsb).to(x.dtype)
-    return x + (q - x).detach()
+def _weights(layer: EmuLayer) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dequantised weight ``(n_out, fan_in)`` and bias of a weighted layer, float64."""
+    w = torch.from_numpy(layer.weight.astype(np.float64) * 2.0 ** -layer.weight_frac)
+    b = torch.from_numpy(layer.bias.astype(np.float64) * 2.0 ** -layer.accum.frac)
+    return w, b
 
 
-def _quantized_weight(m: nn.Module, t: FixedType) -> torch.Tensor:
-    """The layer's weight tensor (torch layout) quantised to ``t``, as float64.
+def _dense(layer: EmuLayer, x: torch.Tensor) -> torch.Tensor:
+    w, b = _weights(layer)
+    return x @ w.T + b
 
-    Dense layers quantise each weight. Hashed layers quantise the K buckets and
-    then apply the signs: ``sign * q(w)``, which the C++ computes on integer
-    codes, differs from ``q(sign * w)`` when a bucket saturates at the
-    asymmetric negative end of the range.
+
+def _conv(layer: EmuLayer, x: torch.Tensor) -> torch.Tensor:
+    win = layer.window
+    w, b = _weights(layer)
+    x = F.pad(x.view(-1, *win.in_shape), (win.pad_l, win.pad_r, win.pad_t, win.pad_b))
+    y = F.conv2d(x, w.view(win.out_c, win.in_c, win.kh, win.kw), b, (win.sh, win.sw))
+    return y.reshape(len(y), -1)
+
+
+def _maxpool(layer: EmuLayer, x: torch.Tensor) -> torch.Tensor:
+    win = layer.window
+    y = F.max_pool2d(x.view(-1, *win.in_shape), (win.kh, win.kw), (win.sh, win.sw))
+    return y.reshape(len(y), -1)
+
+
+#: Per layer kind: a differentiable float forward ``(layer, x [N, n_in] float64) -> [N, n_out]``, on the
+#: NCHW-flattened features the emulator uses. Only its gradient is used; the values come from the emulator.
+FLOAT_FORWARD: dict[str, Callable[[EmuLayer, torch.Tensor], torch.Tensor]] = {
+    "flatten": lambda layer, x: x,
+    "relu": lambda layer, x: F.relu(x),
+    "maxpool2d": _maxpool,
+    "dense": _dense,
+    "hashed_dense": _dense,
+    "conv2d": _conv,
+    "hashed_conv2d": _conv,
+}
+
+
+def _straight_through(float_value: torch.Tensor, codes: np.ndarray, t: FixedType) -> torch.Tensor:
+    """The exact fixed-point value in the forward pass, ``float_value``'s gradient in the backward pass."""
+    fixed = torch.from_numpy(codes.astype(np.float64) * t.lsb)
+    return float_value + (fixed - float_value).detach()
+
+
+class FixedPointTwin(nn.Module):
+    """A build's exact fixed-point arithmetic as a torch module (see the module docstring).
+
+    Args:
+        emulator: the bit-exact emulator of a build (:meth:`Emulator.from_build`), or of an in-memory plan.
+        build_id: the build's project hash (recorded as provenance); None for an in-memory twin.
+
+    The forward pass returns float64 logits, bit-identical to ``emulator.predict``.
     """
-    if isinstance(m, (HashedLinear, HashedConv2d)):
-        q = torch.from_numpy(t.quantize(m.weight.detach().double().numpy()))
-        v = torch.index_select(q, 0, m._bucket) * m._sign.double()
-        return v.view(m.hash.shape)
-    return torch.from_numpy(t.quantize(m.weight.detach().double().numpy()))
 
-
-def _quantized_bias(m: nn.Module, n: int, t: FixedType) -> torch.Tensor:
-    if m.bias is None:
-        return torch.zeros(n, dtype=torch.float64)
-    return torch.from_numpy(t.quantize(m.bias.detach().double().numpy()))
-
-
-class _FixedLinear(nn.Module):
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, r_t: FixedType):
+    def __init__(self, emulator: Emulator | nn.Module, build_id: str | None = None, *,
+                 precision: FixedType | str = DEFAULT_PRECISION) -> None:
         super().__init__()
-        self.register_buffer("weight", weight)
-        self.register_buffer("bias", bias)
-        self.r_t = r_t
+        self._pending = None
+        if isinstance(emulator, nn.Module):  # FixedPointTwin(torch_model[, precision]): built at the first call
+            self._pending = (emulator, precision)
+            emulator = None
+        for kind in () if emulator is None else {layer.kind for layer in emulator.layers}:
+            if kind not in FLOAT_FORWARD:
+                raise UnsupportedModelError(f"the fixed-point twin has no float op for layer kind {kind!r}")
+        self.emulator = emulator
+        self.build_id = build_id
 
-    def forward(self, x):
-        acc = x.double() @ self.weight.T + self.bias  # exact: integer codes times powers of two
-        return quantize_ste(acc, self.r_t).float()
+    @classmethod
+    def from_build(cls, build_dir: str | Path) -> FixedPointTwin:
+        """The twin of a ``hashhls build`` directory: its manifest's types and its ``model.onnx``."""
+        emu = Emulator.from_build(build_dir)
+        return cls(emu, emu.manifest.project_hash)
 
+    @classmethod
+    def from_module(cls, model: nn.Module, input_shape: Sequence[int],
+                    precision: FixedType | str = DEFAULT_PRECISION,
+                    layer_precision: Sequence[str] = ()) -> FixedPointTwin:
+        """An in-memory twin of a torch model (zoo ``nn.Sequential``), planned as ``hashhls build`` would."""
+        from ..codegen.project import plan_in_memory
+        from ..frontend.onnx_export import export_onnx
 
-class _FixedConv2d(nn.Module):
-    """NCHW convolution (zero padding, stride), exact in float64, one conversion to the result type."""
+        proto = export_onnx(model, None, input_shape=list(input_shape))
+        p = precision.cpp() if isinstance(precision, FixedType) else str(precision)
+        manifest, ingested = plan_in_memory(proto, precision=p, layer_precision=list(layer_precision))
+        return cls(Emulator.from_model(manifest, ingested), None)
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, stride: tuple[int, int],
-                 padding: tuple[int, int], r_t: FixedType):
-        super().__init__()
-        self.register_buffer("weight", weight)
-        self.register_buffer("bias", bias)
-        self.stride, self.padding, self.r_t = tuple(stride), tuple(padding), r_t
+    @property
+    def manifest(self):
+        return None if self.emulator is None else self.emulator.manifest
 
-    def forward(self, x):
-        # Exact: every product is an integer code times a power of two, and every partial sum of
-        # 16-bit codes stays far below 2**53 (2**30 per product times fan-in), so the order of the
-        # float64 additions does not matter.
-        acc = F.conv2d(x.double(), self.weight, self.bias, self.stride, self.padding)
-        return quantize_ste(acc, self.r_t).float()
+    def precision(self) -> dict[str, dict[str, str]]:
+        """Each layer's types, as the twin computes them."""
+        return {layer.name: dict(layer.precision) for layer in self.manifest.layers}
+
+    def _ready(self, x: torch.Tensor) -> Emulator:
+        if self.emulator is None:
+            model, precision = self._pending
+            built = FixedPointTwin.from_module(model, tuple(x.shape[1:]), precision)
+            self.emulator, self._pending = built.emulator, None
+        return self.emulator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        emu = self._ready(x)
+        n = x.shape[0]
+        h = x.reshape(n, -1).double()
+        emu.check_input(x.detach().cpu().numpy())
+        codes = emu.input_type.to_codes(h.detach().cpu().numpy())
+        track = torch.is_grad_enabled() and h.requires_grad
+        h = _straight_through(h, codes, emu.input_type) if track else None
+        for layer in emu.layers:
+            codes = layer.run(codes)
+            if track:
+                h = _straight_through(FLOAT_FORWARD[layer.kind](layer, h), codes, layer.out_type)
+        if not track:
+            return torch.from_numpy(codes.astype(np.float64) * emu.output_type.lsb)
+        return h
 
     def extra_repr(self) -> str:
-        return f"weight={tuple(self.weight.shape)}, stride={self.stride}, padding={self.padding}, result={self.r_t}"
-
-
-def _pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
-def _check_conv(m: nn.Module) -> None:
-    if isinstance(m, nn.Conv2d) and (m.groups != 1 or _pair(m.dilation) != (1, 1) or isinstance(m.padding, str)
-                                     or m.padding_mode != "zeros"):
-        raise HashhlsError(f"the fixed-point twin supports only plain convolutions (zero padding, no groups or "
-                           f"dilation), got {m}")
-
-
-def _check_pool(m: nn.MaxPool2d) -> None:
-    if _pair(m.padding) != (0, 0) or _pair(m.dilation) != (1, 1) or m.ceil_mode or m.return_indices:
-        raise HashhlsError(f"the fixed-point twin supports only MaxPool2d without padding, dilation or ceil_mode, "
-                           f"got {m}")
-
-
-class _Quant(nn.Module):
-    def __init__(self, t: FixedType):
-        super().__init__()
-        self.t = t
-
-    def forward(self, x):
-        return quantize_ste(x, self.t)
-
-
-class FixedPointTwin(nn.Sequential):
-    """Bit-exact fixed-point copy of a zoo model, at one precision.
-
-    Supported layers: Flatten, ReLU, Linear / HashedLinear, Conv2d / HashedConv2d
-    (NCHW, stride, zero padding) and MaxPool2d (no padding). Weights, biases and
-    every layer's result use the one type ``precision``.
-    """
-
-    def __init__(self, model: nn.Sequential, precision: FixedType | str = DEFAULT_PRECISION) -> None:
-        t = FixedType.parse(precision) if isinstance(precision, str) else precision
-        layers: list[nn.Module] = [_Quant(t)]
-        from ..frontend.gi import fold_gi
-
-        for m in fold_gi(model):
-            if isinstance(m, (nn.Flatten, nn.ReLU)):
-                layers.append(m)
-            elif isinstance(m, nn.MaxPool2d):
-                _check_pool(m)
-                layers.append(nn.MaxPool2d(m.kernel_size, m.stride))
-            elif isinstance(m, (nn.Linear, HashedLinear)):
-                w = _quantized_weight(m, t)
-                layers.append(_FixedLinear(w, _quantized_bias(m, w.shape[0], t), t))
-            elif isinstance(m, (nn.Conv2d, HashedConv2d)):
-                _check_conv(m)
-                w = _quantized_weight(m, t)
-                layers.append(_FixedConv2d(w, _quantized_bias(m, w.shape[0], t), _pair(m.stride),
-                                           _pair(m.padding), t))
-            else:
-                raise HashhlsError(f"the fixed-point twin does not support {type(m).__name__} yet")
-        super().__init__(*layers)
+        if self.emulator is None:
+            return "pending (built at the first call)"
+        return ", ".join(f"{layer.name}:{layer.kind}->{layer.out_type}" for layer in self.emulator.layers)

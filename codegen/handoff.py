@@ -66,6 +66,7 @@ class Verification:
     inputs: str  #: where they came from
     csim_matches: int | None  #: samples whose csim outputs equal the emulator's bit for bit; None: not compiled
     tb_samples: int  #: samples written to tb_data
+    guard: dict | None = None  #: the precision guard's record (codegen.guard.guard_record)
 
     @property
     def csim_ok(self) -> bool:
@@ -73,7 +74,26 @@ class Verification:
 
     def to_dict(self) -> dict:
         return {"samples": self.samples, "inputs": self.inputs, "csim_matches": self.csim_matches,
-                "tb_samples": self.tb_samples}
+                "tb_samples": self.tb_samples, "precision_guard": self.guard}
+
+    def lines(self) -> list[str]:
+        """What was checked, one line each (the summary's headline and the build README quote them)."""
+        from .guard import guard_line
+
+        out = []
+        if self.csim_matches is not None:
+            out.append(f"csim == emulator on {self.csim_matches:,} of {self.samples:,} calibration inputs"
+                       + ("." if self.csim_ok else ": THEY DIFFER, do not trust this build."))
+        if self.guard:
+            out.append(guard_line(self.guard))
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Verification | None:
+        if not d:
+            return None
+        return cls(int(d["samples"]), str(d["inputs"]), d.get("csim_matches"), int(d["tb_samples"]),
+                   d.get("precision_guard"))
 
 
 def calibration_batch(input_shape: list[int] | tuple[int, ...], n: int = VERIFY_SAMPLES) -> tuple[np.ndarray, str]:
@@ -166,6 +186,7 @@ def pynq_reshape(manifest: BuildManifest) -> str:
 def build_readme(manifest: BuildManifest, board, verification: Verification | None, summary_head: str = "") -> str:
     """``BUILD/README.md``: the folders, the Vivado commands, the PYNQ call, and what was verified here."""
     from ..core.version import __version__
+    from .guard import guard_line
     from .hls.templates import render
     from .vivado import VivadoStep, bitstream_command, hls_command
 
@@ -184,5 +205,6 @@ def build_readme(manifest: BuildManifest, board, verification: Verification | No
         bitstream=shlex.join(bitstream_command()),
         tb_dir=TB_DIR, tb_inputs=TB_INPUTS, tb_outputs=TB_OUTPUTS,
         v=verification,
+        guard_line=guard_line(verification.guard) if verification is not None and verification.guard else "",
         summary_head=summary_head.strip(),
     )

@@ -11,7 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..core.errors import HashhlsError
+from ..core.errors import InvalidFileError
+from .identity import ModelIdentity
 
 MANIFEST_NAME = "hashhls-build.json"
 FORMAT = "hashhls-build"
@@ -55,6 +56,9 @@ class BuildManifest:
     input_layout: str = "flat"
     project_hash: str = ""  #: content hash of the written C++ project (csim rebuilds when it changes)
     project_name: str = "myproject"
+    #: who the built model is (codegen.identity): compared by replay with an adversarial file's crafting model.
+    #: None in manifests written before hashhls 0.3.
+    model: ModelIdentity | None = None
     #: what the build checked on this machine (codegen.handoff.Verification.to_dict()); empty if nothing
     verification: dict = field(default_factory=dict)
     hls_dir: str = "hls"  #: relative to the build directory
@@ -69,6 +73,8 @@ class BuildManifest:
     def from_dict(cls, d: dict) -> BuildManifest:
         d = dict(d)
         d["layers"] = [LayerInfo(**layer) for layer in d.get("layers", [])]
+        if d.get("model") is not None:
+            d["model"] = ModelIdentity.from_dict(d["model"])
         return cls(**d)
 
     def write(self, build_dir: str | Path) -> None:
@@ -76,12 +82,14 @@ class BuildManifest:
 
     @classmethod
     def read(cls, build_dir: str | Path) -> BuildManifest:
-        """Read and validate a build directory's manifest (HashhlsError if it is not a hashhls build)."""
+        """Read and validate a build directory's manifest (InvalidFileError if it is not a hashhls build)."""
         path = Path(build_dir) / MANIFEST_NAME
+        if Path(build_dir).is_file():
+            raise InvalidFileError(f"{build_dir} is a file, expected a build directory (from 'hashhls build')")
         if not Path(build_dir).is_dir():
-            raise HashhlsError(f"build directory not found: {build_dir}")
+            raise InvalidFileError(f"build directory not found: {build_dir}")
         if not path.is_file():
-            raise HashhlsError(f"not a hashhls build directory (no {MANIFEST_NAME}): {build_dir}")
+            raise InvalidFileError(f"not a hashhls build directory (no {MANIFEST_NAME}): {build_dir}")
         try:
             d = json.loads(path.read_text())
             if d.get("format") != FORMAT:
@@ -90,4 +98,4 @@ class BuildManifest:
                 raise ValueError(f"unsupported version {d.get('version')}")
             return cls.from_dict(d)
         except (ValueError, TypeError, KeyError) as e:
-            raise HashhlsError(f"corrupt build manifest {path}: {e}") from e
+            raise InvalidFileError(f"corrupt build manifest {path}: {e}") from e

@@ -23,6 +23,8 @@ from ..frontend.hashing import layer_key
 from . import ingest as ingest_mod
 from .boards import Board, load_board
 from .fixed import DEFAULT_PRECISION, FixedType
+from .guard import GuardReport, check_precision, guard_markdown, guard_record
+from .identity import identity_of_onnx
 from .manifest import BuildManifest, LayerInfo
 from .precision import AUTO, LayerSpec, PrecisionPlan, layer_specs, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
@@ -49,6 +51,7 @@ class Step(str, enum.Enum):
     WRITE_BUILD = "write_build"
     COMPILE_CSIM = "compile_csim"
     VERIFY = "verify"
+    GUARD = "precision_guard"
 
 
 @dataclass
@@ -65,6 +68,8 @@ class BuildConfig:
     force: bool = False
     compile_csim: bool = True
     progress: bool = True
+    #: a precision-guard warning (fixed vs float argmax agreement below 99%, or a saturating layer) is an error
+    strict: bool = False
 
     def __post_init__(self) -> None:
         self.output_dir = Path(self.output_dir)
@@ -97,6 +102,7 @@ class BuildState:
     plan: PrecisionPlan | None = None
     hls_model: object = None
     manifest: BuildManifest | None = None
+    guard: GuardReport | None = None
     summary: BuildSummary | None = None
     calibration: tuple | None = None  #: (inputs, description, emulator outputs) for the testbench and checks
     timings: dict[str, float] = field(default_factory=dict)
@@ -125,6 +131,11 @@ def step_precision(s: BuildState) -> None:
     s.plan = plan_precision(s.specs, input_shape(s.model), default, parse_overrides(s.config.layer_precision))
     if s.plan.profile:
         log.info("--precision auto (calibration: bundled MNIST):\n%s", profile_table(s.plan))
+
+
+def step_guard(s: BuildState) -> None:
+    """Fixed (emulator) vs float on the calibration images: agreement and saturation per layer (codegen.guard)."""
+    s.guard = check_precision(emulation_manifest(s), s.model, s.specs, strict=s.config.strict)
 
 
 def step_convert(s: BuildState) -> None:
@@ -186,7 +197,10 @@ def step_write_build(s: BuildState) -> None:
     s.manifest = make_manifest(s)
     s.manifest.write(s.work_dir)
     s.summary = build_summary(s.manifest, s.board, s.specs)
-    (s.work_dir / "summary.md").write_text(s.summary.markdown())
+    text = s.summary.markdown()
+    if s.guard is not None:
+        text += "\n" + guard_markdown(s.guard)
+    (s.work_dir / "summary.md").write_text(text)
 
 
 def step_compile_csim(s: BuildState) -> None:
@@ -202,7 +216,8 @@ def step_verify(s: BuildState) -> None:
 
     x, what, y = s.calibration
     matches = verify_csim(s.work_dir, x, y) if s.config.compile_csim else None
-    verification = Verification(len(x), what, matches, min(TB_SAMPLES, len(x)))
+    guard = guard_record(s.guard) if s.guard is not None else None
+    verification = Verification(len(x), what, matches, min(TB_SAMPLES, len(x)), guard)
     if matches is not None and not verification.csim_ok:
         log.warning("the C simulation differs from the emulator on %d of %d calibration inputs", len(x) - matches,
                     len(x))
@@ -216,6 +231,7 @@ BUILD_STEPS: tuple[tuple[Step, Callable[[BuildState], None]], ...] = (
     (Step.LOAD, step_load),
     (Step.INGEST, step_ingest),
     (Step.PRECISION, step_precision),
+    (Step.GUARD, step_guard),
     (Step.CONVERT, step_convert),
     (Step.WRITE_HLS, step_write_hls),
     (Step.WRITE_TESTBENCH, step_write_testbench),
@@ -270,9 +286,12 @@ def project_hash(hls_dir: Path) -> str:
     return h.hexdigest()
 
 
-def make_manifest(s: BuildState) -> BuildManifest:
+def emulation_manifest(s: BuildState) -> BuildManifest:
+    """The manifest of what the steps up to PRECISION decided, before hls4ml: enough for the emulator and twin.
+
+    :func:`make_manifest` adds what only the written project knows (reuse factors, project hash).
+    """
     layers = []
-    rf = {layer.name: layer.get_attr("reuse_factor") for layer in s.hls_model.get_layers()}
     for sp in s.specs:
         p = s.plan.layers[sp.name]
         info = LayerInfo(name=sp.name, kind=sp.kind, onnx_node=sp.name, n_in=sp.n_in, n_out=sp.n_out,
@@ -283,8 +302,6 @@ def make_manifest(s: BuildState) -> BuildManifest:
             info.attrs["hash_key"] = layer_key(sp.hash.seed)
         if sp.window is not None:
             info.attrs["window"] = sp.window.to_dict()
-        if rf.get(sp.name) is not None and sp.weighted:
-            info.attrs["reuse_factor"] = int(rf[sp.name])
         layers.append(info)
     shape = input_shape(s.model)
     return BuildManifest(
@@ -292,6 +309,42 @@ def make_manifest(s: BuildState) -> BuildManifest:
         reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=s.specs[-1].n_out,
         input_layout="NHWC" if any(sp.window for sp in s.specs) else "flat",
         input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
-        source=s.source.label, source_sha256=s.source.sha256, project_hash=project_hash(s.work_dir / "hls"),
-        project_name=PROJECT_NAME,
+        source=s.source.label, source_sha256=s.source.sha256, project_name=PROJECT_NAME,
+        model=identity_of_onnx(s.source.model, s.source.sha256, s.source.label),
     )
+
+
+def make_manifest(s: BuildState) -> BuildManifest:
+    m = emulation_manifest(s)
+    rf = {layer.name: layer.get_attr("reuse_factor") for layer in s.hls_model.get_layers()}
+    weighted = {sp.name for sp in s.specs if sp.weighted}
+    for info in m.layers:
+        if rf.get(info.name) is not None and info.name in weighted:
+            info.attrs["reuse_factor"] = int(rf[info.name])
+    m.project_hash = project_hash(s.work_dir / "hls")
+    return m
+
+
+def plan_in_memory(model: Path | onnx.ModelProto | None, precision: str = DEFAULT_PRECISION.cpp(),
+                   layer_precision: list[str] | None = None, io_type: IOType = IOType.PARALLEL
+                   ) -> tuple[BuildManifest, onnx.ModelProto]:
+    """What ``hashhls build`` would compute, without hls4ml or files: ``(manifest, ingested model)``.
+
+    Runs the LOAD, INGEST and PRECISION steps (an ONNX proto is taken as loaded); the manifest has no project
+    hash and no reuse factors. The emulator and the fixed-point twin take it as they take a build's.
+    """
+    config = BuildConfig(output_dir=Path("<memory>"), model=None, board="none", precision=precision,
+                         layer_precision=list(layer_precision or []), io_type=io_type, progress=False,
+                         compile_csim=False)
+    config.validate()
+    s = BuildState(config, load_board("none"), Path("<memory>"))
+    if isinstance(model, onnx.ModelProto):
+        from .sources import ModelSource
+
+        s.source = ModelSource(model, "in-memory", hashlib.sha256(model.SerializeToString()).hexdigest())
+    else:
+        s.config.model = model
+        step_load(s)
+    step_ingest(s)
+    step_precision(s)
+    return emulation_manifest(s), s.model

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..frontend.zoo import StoredWords
 from .boards import Board
@@ -67,6 +67,7 @@ class BuildSummary:
     reuse_factor: int
     input_precision: str
     rows: tuple[LayerRow, ...]
+    checks: tuple[str, ...] = ()  #: what the build verified (codegen.handoff.Verification.lines)
 
     @property
     def built(self) -> LayerEstimate:
@@ -104,7 +105,7 @@ class BuildSummary:
                   f"{cycles_to_us(b.latency_cycles, mhz):,.1f}/{cycles_to_us(d.latency_cycles, mhz):,.1f} us.")
         stored = (f"Stored: {self.stored.weights:,} weights + {self.stored.biases:,} biases = {self.stored.total:,} "
                   f"words (dense: {self.dense_stored.total:,}).")
-        return [fit, ratios, stored]
+        return [fit, ratios, stored, *self.checks]
 
     # -- renderings -----------------------------------------------------------------------------------------
 
@@ -186,9 +187,13 @@ def load_summary(build_dir) -> BuildSummary:
     from .boards import load_board
     from .precision import layer_specs
 
+    from .handoff import Verification
+
     manifest = BuildManifest.read(build_dir)
     model = onnx.load(str(Path(build_dir) / "model.onnx"))
-    return build_summary(manifest, load_board(manifest.board), layer_specs(model))
+    summary = build_summary(manifest, load_board(manifest.board), layer_specs(model))
+    verification = Verification.from_dict(manifest.verification)
+    return replace(summary, checks=tuple(verification.lines())) if verification else summary
 
 
 def terminal_safe(text: str) -> str:

@@ -233,7 +233,66 @@ def test_cli_attack_writes_what_replay_reads(tmp_path):
     assert r.returncode == 0, r.stderr
     adv = AdvSet.load(out, input_shape=(1, 28, 28))
     assert adv.x_adv.shape == (2, 40, 1, 28, 28) and adv.eps.tolist() == [0.05, 0.1]
-    assert adv.crafted_on == "hashed float" and adv.attack == "fgsm"
+    assert adv.crafted_on == "hashed" and adv.attack == "fgsm"
+    # provenance: the model's identity (the same as its build's), what ran, on what, by which hashhls
+    from hashhls.codegen.identity import identity_of_checkpoint
+    from hashhls.core.version import __version__
+
+    p = adv.provenance
+    assert p.model.fingerprint == identity_of_checkpoint(default_checkpoint()).fingerprint
+    assert p.model.name == "mnist-mlp" and p.model.compression == 8 and p.model.gi is None
+    assert p.model.file_sha256 == __import__("hashlib").sha256(default_checkpoint().read_bytes()).hexdigest()
+    assert (p.attack, p.crafted_on, p.eps, p.seed, p.target_mode) == ("fgsm", "hashed", [0.05, 0.1], 0, "untargeted")
+    assert p.data == {"dataset": "mnist", "split": "test", "first": 40, "root": "bundled"}
+    assert p.hashhls_version == __version__ and p.build_id is None
+
+
+def test_targeted_attack_stores_its_targets_and_prints_the_targeted_rate(tmp_path, model):
+    """Before: craft() dropped the targets and 'hashhls attack' printed its untargeted rate."""
+    import re
+
+    from hashhls.adversarial.replay import AdvSet, success_mask
+
+    out = tmp_path / "t.npz"
+    r = _cli("attack", "--attack", "pgd", "--eps", "0.05", "--steps", "5", "--target-mode", "random", "-n", "60",
+             "--no-progress", "-o", out)
+    assert r.returncode == 0, r.stderr
+    adv = AdvSet.load(out)
+    assert adv.target_labels is not None and (adv.target_labels != adv.y).all()
+    assert adv.provenance.target_mode == "random"
+    with torch.no_grad():
+        pc = model(torch.from_numpy(adv.x_clean)).argmax(1).numpy()
+        pa = model(torch.from_numpy(adv.x_adv[0])).argmax(1).numpy()
+    eligible, hit = success_mask(pc, pa, adv.y, adv.target_labels)
+    _, untargeted = success_mask(pc, pa, adv.y)
+    assert hit.sum() < untargeted.sum()  # at eps 0.05 many inputs flip, fewer reach a random target
+    printed = float(re.search(r"reached the target ([\d.]+)%", r.stdout)[1])
+    assert printed == pytest.approx(100 * hit.sum() / eligible.sum(), abs=0.05)
+
+
+def test_attack_refuses_wrong_files_and_never_overwrites(tmp_path):
+    from hashhls.frontend.onnx_export import export_checkpoint
+
+    onnx_file = tmp_path / "m.onnx"
+    export_checkpoint(default_checkpoint(), onnx_file)
+    cases = [(["attack", onnx_file, "-n", "4", "-o", tmp_path / "a.npz"], "is an ONNX file, expected a hashhls "
+              "checkpoint"),
+             (["attack", tmp_path / "nope.npy", "-n", "4", "-o", tmp_path / "a.npz"], "expected a hashhls checkpoint"),
+             (["attack", "-n", "4", "-o", tmp_path], "is a directory"),
+             (["attack", "-n", "4", "-o", tmp_path / "a.npy"], ".npy"),
+             (["attack", "-n", "4", "--build", tmp_path, "-o", tmp_path / "a.npz"], "not a hashhls build directory"),
+             (["attack", "--attack", "square", "--on", "csim", "-n", "4", "-o", tmp_path / "a.npz"], "--build"),
+             (["attack", "--attack", "pgd", "--on", "csim", "-n", "4", "-o", tmp_path / "a.npz"], "query-only"),
+             (["gi", onnx_file, "--mode", "sign", "--eps", "0.1", "-o", tmp_path / "g.pt"], "is an ONNX file")]
+    for args, match in cases:
+        r = _cli(*args)
+        assert r.returncode == 2 and match in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "a.npz").exists() and not (tmp_path / "g.pt").exists()
+    (tmp_path / "keep.npz").write_bytes(b"precious")
+    r = _cli("attack", "-n", "4", "-o", tmp_path / "keep.npz")
+    assert r.returncode == 2 and "exists" in r.stderr
+    assert (tmp_path / "keep.npz").read_bytes() == b"precious"
 
 
 @pytest.mark.parametrize("args,match", [(["--eps", "2"], "eps"), (["--attack", "nope"], "unknown attack"),

@@ -3,7 +3,7 @@
 The reference below works on integer codes only (``value = code * 2**-frac``):
 an explicit sum over kernel offsets in int64, one rounding (half to even) and
 saturation to the result type, ReLU and max pooling on codes. It shares no
-code with the twin (which convolves in float64 with torch).
+code with the twin (which runs the emulator's layers, planned in memory as a build would be).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_conv_layer_is_bit_exact_with_int64_codes(hashed, stride, pad):
     # Random inputs on the 16-bit grid, plus a few off-grid values the input quantiser must round.
     x = (rng.integers(CODE_MIN, CODE_MAX + 1, (6, 3, 11, 11)) / 2**FRAC).astype(np.float32)
     x[0, 0, 0, :4] = [0.00048828125, -0.00146484375, 40.0, -40.0]  # ties at half an LSB, and saturation
-    model = nn.Sequential(conv)
+    model = nn.Sequential(conv, nn.Flatten())  # a build's output is flat
     got, ref = _twin_codes(FixedPointTwin(model, T), x), _reference(model, x)
     np.testing.assert_array_equal(got, ref)
     # The case exercises rounding and both saturation ends, not only the easy middle of the range.
@@ -137,30 +137,38 @@ def test_whole_lenet5_twin_is_bit_exact_with_int64_codes():
 def test_maxpool_is_the_max_of_quantized_values():
     rng = np.random.default_rng(2)
     x = rng.uniform(-3, 3, (4, 2, 8, 8)).astype(np.float32)
-    got = _twin_codes(FixedPointTwin(nn.Sequential(nn.MaxPool2d(2)), T), x)
-    np.testing.assert_array_equal(got, _maxpool_codes(_codes(x), 2))
+    ident = nn.Conv2d(2, 2, 1)  # a build needs a weighted layer: a 1x1 identity convolution, exact on the grid
+    with torch.no_grad():
+        ident.weight.copy_(torch.eye(2).view(2, 2, 1, 1))
+        ident.bias.zero_()
+    got = _twin_codes(FixedPointTwin(nn.Sequential(ident, nn.MaxPool2d(2), nn.Flatten()), T), x)
+    np.testing.assert_array_equal(got, _maxpool_codes(_codes(x), 2).reshape(len(x), -1))
 
 
 def test_hashed_buckets_are_quantized_before_the_sign():
-    """A bucket below the type's minimum saturates to -2**15 codes; a -1 sign then gives +2**15 (as the C++)."""
+    """A bucket at the type's minimum is -2**15 codes; a -1 sign then gives +2**15 (as the C++ computes it).
+
+    (A bucket below the minimum is refused by the build's precision check, so the twin never sees one.)"""
     lin = HashedLinear(8, 4, buckets=3, seed=0)
     with torch.no_grad():
-        lin.weight.copy_(torch.tensor([-40.0, 0.5, 0.25]))
+        lin.weight.copy_(torch.tensor([-32.0, 0.5, 0.25]))
         lin.bias.zero_()
-    twin = FixedPointTwin(nn.Sequential(lin), T)
-    v = twin[1].weight.numpy()
-    bucket, sign = lin.hash.tables()
+    twin = FixedPointTwin.from_module(nn.Sequential(lin), (8,), T)
+    (layer,) = twin.emulator.layers
+    v = layer.weight.reshape(lin.hash.shape)  # integer codes of the virtual weights, as the C++ computes them
+    bucket, sign = (a.reshape(lin.hash.shape) for a in lin.hash.tables())
     neg = (bucket == 0) & (sign < 0)
     assert neg.any()
-    np.testing.assert_array_equal(v[neg], 32.0)  # +2**15 codes, one above the 16-bit maximum
-    np.testing.assert_array_equal(v[(bucket == 0) & (sign > 0)], -32.0)
+    np.testing.assert_array_equal(v[neg], 2**15)  # one above the 16-bit maximum code
+    np.testing.assert_array_equal(v[(bucket == 0) & (sign > 0)], -(2**15))
 
 
 def test_twin_refuses_what_the_hardware_does_not_compute():
+    # refused by the build's own checks (codegen.geometry / ingest), the one place they live
     for m in (nn.MaxPool2d(2, padding=1), nn.MaxPool2d(3, ceil_mode=True), nn.Conv2d(2, 2, 3, groups=2),
               nn.Conv2d(1, 2, 3, dilation=2), nn.AvgPool2d(2)):
-        with pytest.raises(HashhlsError, match="twin"):
-            FixedPointTwin(nn.Sequential(m))
+        with pytest.raises(HashhlsError):
+            FixedPointTwin.from_module(nn.Sequential(m, nn.Flatten()), (2, 8, 8))
 
 
 def test_fgsm_runs_on_a_lenet5_twin():

@@ -65,6 +65,8 @@ class Attack:
         self.seed = int(seed)
         #: queries per input of the last call (black-box attacks), else None
         self.queries: np.ndarray | None = None
+        #: the target labels the last call aimed at (None when untargeted): stored in adversarial files
+        self.targets: torch.Tensor | None = None
 
     # -- the call --------------------------------------------------------------
     def __call__(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
@@ -80,6 +82,7 @@ class Attack:
             self.model.eval()
         try:
             target = self.resolve_targets(x, y, target)
+            self.targets = None if target is None else target.detach().clone()
             with torch.enable_grad():  # attacks need input gradients even inside a caller's no_grad()
                 x_adv = self.forward(x.clone().detach(), y, target)
         finally:
@@ -94,7 +97,8 @@ class Attack:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.black_box:
             return torch.from_numpy(np.asarray(self.model(x.detach().numpy()), dtype=np.float32))
-        return self.model(x)
+        # The fixed-point twin returns exact float64 logits; attacks work in the input's dtype.
+        return self.model(x).to(x.dtype)
 
     def resolve_targets(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor | None:
         mode = self.target_mode

@@ -1,13 +1,12 @@
-"""`hashhls attack`: craft adversarial examples on the bundled MNIST test images."""
+"""`hashhls attack`: craft adversarial examples on the bundled MNIST test images, with their provenance."""
 
 from __future__ import annotations
 
 import argparse
 
 NAME = "attack"
-HELP = "Craft adversarial examples against a model (float, hashed, dense parent or fixed-point twin)"
-
-ON_CHOICES = ("hashed", "dense", "fixed")
+HELP = ("Craft adversarial examples against a model (hashed float, dense materialisation, the fixed-point twin "
+        "of a build, or a build's csim)")
 
 
 def _eps_list(text: str) -> list[float]:
@@ -18,51 +17,49 @@ def _eps_list(text: str) -> list[float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL.pt", nargs="?", help="hashhls checkpoint (default: bundled model)")
+    from ...adversarial.craft import ON_CHOICES
+
+    parser.add_argument("model", metavar="MODEL.pt", nargs="?",
+                        help="hashhls checkpoint (default: the model of --build, else the bundled model)")
     parser.add_argument("--attack", default="fgsm", help="fgsm, bim, pgd, cw, deepfool, jsma, square (default fgsm)")
     parser.add_argument("--eps", type=_eps_list, default=[0.1],
-                        help="L-inf budget(s), comma-separated for a sweep (default 0.1; ignored by cw/deepfool/jsma)")
+                        help="L-inf budget(s), comma-separated for a sweep (default 0.1; ignored by cw/deepfool/jsma, "
+                             "which are reported by their distortion)")
     parser.add_argument("--on", choices=ON_CHOICES, default="hashed",
-                        help="craft on the hashed float model, its dense materialisation, or the bit-exact "
-                             "fixed-point twin at ap_fixed<16,6,AP_RND_CONV,AP_SAT> (default hashed)")
+                        help="craft on the hashed float model, its dense materialisation, the bit-exact fixed-point "
+                             "twin (of --build DIR: its per-layer types; without --build: an in-memory twin at the "
+                             "default precision ap_fixed<16,6,AP_RND_CONV,AP_SAT>), or query the csim of --build "
+                             "(query-only attacks) (default hashed)")
+    parser.add_argument("--build", metavar="DIR", help="a 'hashhls build' directory: its twin (--on fixed) or csim "
+                                                       "(--on csim); its model when MODEL is not given")
     parser.add_argument("-n", type=int, default=1000, help="first N MNIST test images (default 1000)")
     parser.add_argument("--steps", type=int, default=None, help="iterations for bim/pgd/cw/deepfool")
-    parser.add_argument("--target-mode", default="untargeted", choices=["untargeted", "random", "least-likely"])
+    parser.add_argument("--target-mode", default="untargeted", choices=["untargeted", "random", "least-likely"],
+                        help="targeted modes store their targets; success then means reaching the target")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", metavar="DIR", help="MNIST directory (default: bundled)")
     parser.add_argument("-o", "--output", required=True, metavar="ADV.npz")
+    parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...core.errors import HashhlsError
-    from ...adversarial.craft import craft, crafting_model, save_adv
-    from ...frontend.checkpoint import load_checkpoint
-    from ...frontend.datasets import load_mnist
-    from ...frontend.zoo import default_checkpoint
-
-    if args.n < 1:
-        raise HashhlsError(f"-n must be >= 1, got {args.n}")
-    model, cfg = load_checkpoint(args.model or default_checkpoint())
-    if cfg.dataset != "mnist":
-        raise HashhlsError(f"'hashhls attack' crafts on MNIST; {cfg.name} is a {cfg.dataset} model")
-    x, y = load_mnist(args.data, split="test", limit=args.n)
-    target_model = crafting_model(model, args.on)
-    hp = {} if args.steps is None else {"steps": args.steps}
-    adv = craft(args.attack, target_model, x, y, args.eps, target_mode=args.target_mode, seed=args.seed, **hp)
-    adv.crafted_on = {"hashed": "hashed float", "dense": "dense float", "fixed": "fixed twin"}[args.on]
-    save_adv(args.output, adv)
     import numpy as np
-    import torch
 
-    with torch.no_grad():
-        for e, xa in zip(adv.eps, adv.x_adv):
-            pc = target_model(torch.from_numpy(adv.x_clean)).argmax(1).numpy()
-            pa = target_model(torch.from_numpy(xa)).argmax(1).numpy()
-            ok = pc == adv.y
-            rate = float((ok & (pa != adv.y)).sum() / max(1, ok.sum()))
-            d = (xa - adv.x_clean).reshape(len(xa), -1)
-            print(f"{args.attack} eps={e:g} on {adv.crafted_on}: success {100 * rate:.1f}% of {int(ok.sum())} "
-                  f"correctly classified; mean L-inf {np.abs(d).max(1).mean():.4f}, "
-                  f"mean L2 {np.linalg.norm(d, axis=1).mean():.3f}")
-    print(f"wrote {args.output}")
+    import hashhls
+    from ...adversarial.advfile import check_output_adv
+
+    out = check_output_adv(args.output, args.force)
+    hp = {} if args.steps is None else {"steps": args.steps}
+    adv = hashhls.attack(args.model, args.attack, eps=args.eps, on=args.on, build=args.build, n=args.n,
+                         target_mode=args.target_mode, seed=args.seed, data=args.data,
+                         progress=not args.no_progress, **hp)
+    adv.save(out, force=args.force)
+    goal = "reached the target" if adv.targeted else "success"
+    where = adv.where + (f" of {args.build}" if args.build and args.on in ("fixed", "csim") else "")
+    for e, (rate, eligible), linf, l2 in zip(adv.eps, adv.success, *adv.distortion[:2]):
+        budget = f"eps={e:g}" if np.isfinite(e) else "budget-free"
+        print(f"{adv.attack} {budget} on {where}: {goal} {100 * rate:.1f}% of {eligible} correctly classified; "
+              f"mean L-inf {linf:.4f}, mean L2 {l2:.3f}")
+    print(f"wrote {out}")
     return 0

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hls4ml I/O type: io_parallel (arrays) or io_stream (FIFOs between layers, one pixel "
                              "per beat for feature maps; for large feature maps) (default: io_parallel)")
     parser.add_argument("--no-csim", action="store_true", help="do not compile the C simulation")
+    parser.add_argument("--strict", action="store_true",
+                        help="make the precision guard's warning an error: fail (writing nothing) when fixed vs float "
+                             "argmax agreement on the calibration images is below 99%% or a layer saturates")
     parser.add_argument("--force", action="store_true", help="replace an existing build directory")
 
 
@@ -46,17 +49,15 @@ def default_output(model: Path | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ...codegen.project import BuildConfig, IOType, build
+    import hashhls
 
     out = args.output or default_output(args.model)
-    config = BuildConfig(
-        output_dir=out, model=args.model, board=args.board, precision=args.precision,
-        layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor, io_type=IOType(args.io_type),
-        force=args.force, compile_csim=not args.no_csim, progress=sys.stderr.isatty(),
-    )
+    b = hashhls.build(args.model, board=args.board, output=out, precision=args.precision,
+                      layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor,
+                      io_type=args.io_type, strict=args.strict, csim=not args.no_csim, force=args.force,
+                      progress=sys.stderr.isatty())
     from ...codegen.summary import load_summary
 
-    build(config)
-    print(load_summary(out).terminal(), end="")
-    print(f"per-layer detail: {out / 'summary.md'}; what to run next (Vivado, PYNQ): {out / 'README.md'}")
+    print(load_summary(b.dir).terminal(), end="")
+    print(f"per-layer detail: {b.dir / 'summary.md'}; what to run next (Vivado, PYNQ): {b.dir / 'README.md'}")
     return 0

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     from ...frontend.train import evaluate
     from ...frontend.zoo import ModelConfig
 
+    from ...core.inputs import check_checkpoint
+
+    check_checkpoint(args.checkpoint, "GI is applied to a trained checkpoint ('hashhls train')")
     out = output_file(args)
     try:
         gi = GIConfig(GIMode(args.mode), args.eps)

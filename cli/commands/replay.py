@@ -12,27 +12,27 @@ HELP = ("Replay clean and adversarial inputs through float, ONNX Runtime, emulat
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("build_dir", metavar="BUILD_DIR", help="output directory of 'hashhls build'")
     parser.add_argument("adv", metavar="ADV.npz", nargs="+",
-                        help="adversarial files from 'hashhls attack' (several: one transfer-matrix row each)")
+                        help="adversarial files from 'hashhls attack' (each budget of each file is one row)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="report directory (created)")
+    parser.add_argument("--allow-other-model", action="store_true",
+                        help="replay files crafted on another model than the build's, as a transfer experiment "
+                             "(labelled 'transfer from <model>'); without it they are refused")
     parser.add_argument("--dense-parent", metavar="CKPT", help="checkpoint of the dense parent model (extra column)")
     parser.add_argument("--force", action="store_true", help="replace an existing report directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...codegen.manifest import BuildManifest
-    from ...adversarial.replay import AdvSet, build_targets, replay
-    from ...adversarial.report import markdown_table, write_report
-    from ...core.atomic import atomic_dir
+    import hashhls
+    from ...adversarial.advfile import AdvSet
+    from ...adversarial.replay import read_build
+    from ...core.atomic import check_output_dir
 
-    manifest = BuildManifest.read(args.build_dir)
+    check_output_dir(args.output, args.force, what="report")
+    manifest = read_build(args.build_dir)
     advs = [AdvSet.load(p, input_shape=manifest.input_shape) for p in args.adv]
-    targets = build_targets(args.build_dir, dense_parent=args.dense_parent)
-    results = [replay(a, targets, progress=not args.no_progress) for a in advs]
-    with atomic_dir(args.output, force=args.force) as tmp:
-        write_report(tmp, advs, results, args.build_dir)
-    for r in results:
-        print(f"crafted on {r.crafted_on}:")
-        print(markdown_table(r))
+    report = hashhls.replay(args.build_dir, advs, out=args.output, allow_other_model=args.allow_other_model,
+                            dense_parent=args.dense_parent, force=args.force, progress=not args.no_progress)
+    print(report.table())
     print(f"report: {args.output}/report.md")
     return 0
