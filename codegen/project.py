@@ -147,9 +147,16 @@ def step_convert(s: BuildState) -> None:
 
     register()
     layer_cfg = {name: {"Precision": p.as_strings()} for name, p in s.plan.layers.items()}
+    prev = s.plan.input
     for sp in s.specs:
         if sp.kind == "conv2d":  # hls4ml's stock conv kernels require reuse factor <= C*kh*kw
             layer_cfg[sp.name]["ReuseFactor"] = min(int(s.config.reuse_factor), sp.fan_in)
+        if sp.kind == "maxpool2d":
+            # hls4ml's pool_op returns the max as the layer's accum_t, which defaults to the model's type: with
+            # a wider input type (--precision auto, per-layer types) that rounded the max. The input type holds
+            # it exactly, as docs/design.md "Fixed point" says max pooling is.
+            layer_cfg[sp.name]["Precision"]["accum"] = prev.cpp()
+        prev = s.plan.layers[sp.name].result
     layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
         "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
