@@ -24,7 +24,10 @@ from . import ingest as ingest_mod
 from .boards import Board, load_board
 from .fixed import DEFAULT_PRECISION, FixedType
 from .manifest import BuildManifest, LayerInfo
-from .precision import AUTO, LayerSpec, PrecisionPlan, layer_specs, parse_type, plan_precision, profile_table
+from .graph import layer_specs
+from .ops.registry import op_for_kind
+from .ops.spec import LayerSpec
+from .precision import AUTO, PrecisionPlan, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
 from .summary import summary_markdown
 
@@ -116,17 +119,16 @@ def step_precision(s: BuildState) -> None:
 
 
 def step_convert(s: BuildState) -> None:
+    """The hls4ml model: the ingested graph as hls4ml's view (each layer from its op table entry)."""
     import hls4ml
 
     from .hls import register
-    from .hls.handlers import hls4ml_view
+    from .hls.handlers import Hls4mlView
     from .hls.writer import quiet
 
     register()
-    layer_cfg = {name: {"Precision": p.as_strings()} for name, p in s.plan.layers.items()}
-    for sp in s.specs:
-        if sp.kind == "conv2d":  # hls4ml's stock conv kernels require reuse factor <= C*kh*kw
-            layer_cfg[sp.name]["ReuseFactor"] = min(int(s.config.reuse_factor), sp.fan_in)
+    view = Hls4mlView(s.model, s.specs, s.plan, int(s.config.reuse_factor))
+    layer_cfg = dict(view.config)
     layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
         "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
@@ -139,10 +141,8 @@ def step_convert(s: BuildState) -> None:
     if s.board.hls4ml_board:
         kwargs["board"] = s.board.hls4ml_board
     try:
-        with quiet():
-            quantisers = {name: (p.weight.quantize, p.bias.quantize) for name, p in s.plan.layers.items()
-                          if p.weight is not None}
-            s.hls_model = hls4ml.converters.convert_from_onnx_model(hls4ml_view(s.model, quantisers), **kwargs)
+        with quiet(), view.active():
+            s.hls_model = hls4ml.converters.convert_from_onnx_model(view.model, **kwargs)
     except HashhlsError:
         raise
     except Exception as e:  # hls4ml raises bare Exception for unsupported models
@@ -250,6 +250,7 @@ def make_manifest(s: BuildState) -> BuildManifest:
             info.attrs["window"] = sp.window.to_dict()
         if rf.get(sp.name) is not None and sp.weighted:
             info.attrs["reuse_factor"] = int(rf[sp.name])
+        info.attrs.update(op_for_kind(sp.kind).manifest_attrs(sp))
         layers.append(info)
     shape = input_shape(s.model)
     return BuildManifest(
