@@ -22,7 +22,9 @@ from onnx import helper, numpy_helper
 
 from ..core.errors import InvalidFileError, UnsupportedModelError
 from .names import sanitise_identifier
-from .onnx_io import (BATCH_DIM, HASHHLS_DOMAIN, attr, initializer_map, load_onnx, op_key, tensor_shapes)
+from .onnx_io import (BATCH_DIM, HASHHLS_DOMAIN, HASHHLS_DOMAIN_VERSION, OPSETS, attr, initializer_map, load_onnx,
+                      op_key, opset_version, printable,
+                      tensor_shapes)
 from .ops.registry import op_for_node
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,21 @@ class Transformation:
 
 
 class CheckModel(Transformation):
-    """Structural checks: onnx.checker, one input, one output, no external data."""
+    """Structural checks: opsets, onnx.checker, one input, one output, no external data."""
 
     def apply(self, model):
+        version = opset_version(model, "")
+        if version not in OPSETS:
+            raise UnsupportedModelError(f"the model imports default-domain opset {version}; supported: "
+                                        f"{OPSETS.start} to {OPSETS.stop - 1}")
+        hashed = opset_version(model, HASHHLS_DOMAIN)
+        if hashed is not None and hashed != HASHHLS_DOMAIN_VERSION:
+            raise UnsupportedModelError(f"the model imports {HASHHLS_DOMAIN} domain version {hashed}; supported: "
+                                        f"{HASHHLS_DOMAIN_VERSION}")
         try:
             onnx.checker.check_model(model)
         except Exception as e:
-            raise InvalidFileError(f"invalid ONNX model: {str(e).splitlines()[0][:300]}") from e
+            raise InvalidFileError(f"invalid ONNX model: {printable(str(e).splitlines()[0] if str(e) else type(e).__name__, 300)}") from None
         inits = initializer_map(model)
         inputs = [i for i in model.graph.input if i.name not in inits]
         if len(inputs) != 1 or len(model.graph.output) != 1:
