@@ -214,7 +214,7 @@ def build_targets(build_dir: str | Path, dense_parent: str | Path | None = None,
         dense_parent: optional checkpoint of the dense (uncompressed) parent model.
         hashed_model: the float torch model; default: ``BUILD_DIR/model.onnx`` loaded back into torch.
     """
-    from ..frontend.onnx_import import load_onnx_model
+    from ..codegen.onnx_to_torch import load_onnx_model
     from ..codegen.csim import load_build
     from ..codegen.emulator import Emulator
     from ..codegen.manifest import BuildManifest

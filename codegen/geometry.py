@@ -3,8 +3,8 @@
 Every consumer (shape inference, precision planning, the hls4ml view, the
 emulator, the estimates) takes a :class:`Window2D` from :func:`window_of`
 rather than reading ONNX attributes itself. Unsupported attributes (dilation,
-groups, ``auto_pad``, ``ceil_mode``, padded max pooling) are refused here,
-naming the node and the attribute, before any C++ is written.
+groups, ``auto_pad``) are refused here, naming the node and the attribute,
+before any C++ is written; the op table entries check their own op's extras.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 import onnx
 
-from ..core.errors import HashhlsError
-from .ingest import HASHHLS_DOMAIN, attr, op_key
+from ..core.errors import UnsupportedModelError
+from .onnx_io import attr_int, attr_ints, attr_str, quoted
 
 
 @dataclass(frozen=True)
@@ -63,66 +63,52 @@ class Window2D:
         return cls(**{k: int(d[k]) for k in cls.__dataclass_fields__})
 
 
-def _ints(node: onnx.NodeProto, name: str, n: int, default: int) -> list[int]:
-    value = attr(node, name)
-    if value is None:
-        return [default] * n
-    value = [int(v) for v in value]
-    if len(value) != n:
-        raise HashhlsError(f"node {node.name!r}: attribute {name!r} must have {n} values, got {value}")
-    return value
-
-
-def window_of(node: onnx.NodeProto, in_shape: list[int] | tuple[int, ...], out_channels: int | None = None
-              ) -> Window2D:
-    """The validated window of a ``Conv``, ``hashhls::HashedConv2d`` or ``MaxPool`` node.
+def window_of(node: onnx.NodeProto, in_shape: list[int] | tuple[int, ...], out_channels: int | None = None,
+              pooling: bool = False) -> Window2D:
+    """The validated window of a convolution (``out_channels`` from its weight) or pooling node (``pooling``).
 
     Args:
-        node: the ONNX node.
+        node: the ONNX node (``kernel_shape``, ``strides``, ``pads``, ``dilations``, ``auto_pad``, ``group``).
         in_shape: its input ``[batch, C, H, W]`` (or ``[C, H, W]``).
         out_channels: output channels of a convolution (from its weight); None for pooling.
+        pooling: a pooling window (out_c = in_c).
     """
     shape = [int(d) for d in in_shape][-3:]
+    name = quoted(node.name)
     if len(in_shape) not in (3, 4) or any(d < 1 for d in shape):
-        raise HashhlsError(f"node {node.name!r} ({node.op_type}) needs an NCHW feature map, got input shape "
-                           f"{list(in_shape)}")
-    key = op_key(node)
-    name = node.name
-    if attr(node, "auto_pad", "NOTSET") not in ("NOTSET", ""):
-        raise HashhlsError(f"node {name!r}: attribute 'auto_pad'={attr(node, 'auto_pad')!r} is unsupported "
-                           "(give explicit 'pads')")
-    if any(d != 1 for d in _ints(node, "dilations", 2, 1)):
-        raise HashhlsError(f"node {name!r}: attribute 'dilations'={attr(node, 'dilations')} is unsupported "
-                           "(only 1)")
-    if int(attr(node, "group", 1)) != 1:
-        raise HashhlsError(f"node {name!r}: attribute 'group'={attr(node, 'group')} is unsupported (only 1)")
-    kernel = attr(node, "kernel_shape")
+        raise UnsupportedModelError(f"node {name} ({node.op_type}) needs an NCHW feature map, got input shape "
+                                    f"{list(in_shape)}")
+    auto_pad = attr_str(node, "auto_pad", "NOTSET")
+    if auto_pad not in ("NOTSET", ""):
+        raise UnsupportedModelError(f"node {name}: attribute 'auto_pad'={quoted(auto_pad)} is unsupported "
+                                    "(give explicit 'pads')")
+    dilations = attr_ints(node, "dilations", [1, 1], n=2)
+    if any(d != 1 for d in dilations):
+        raise UnsupportedModelError(f"node {name}: attribute 'dilations'={dilations} is unsupported (only 1)")
+    group = attr_int(node, "group", 1)
+    if group != 1:
+        raise UnsupportedModelError(f"node {name}: attribute 'group'={group} is unsupported (only 1)")
+    kernel = attr_ints(node, "kernel_shape")
     if kernel is None or len(kernel) != 2:
-        raise HashhlsError(f"node {name!r}: attribute 'kernel_shape' must give 2 sizes, got {kernel}")
-    kh, kw = (int(k) for k in kernel)
-    sh, sw = _ints(node, "strides", 2, 1)
-    pads = _ints(node, "pads", 4, 0)
+        raise UnsupportedModelError(f"node {name}: attribute 'kernel_shape' must give 2 sizes, got {kernel}")
+    kh, kw = kernel
+    sh, sw = attr_ints(node, "strides", [1, 1], n=2)
+    pads = attr_ints(node, "pads", [0, 0, 0, 0], n=4)
     if min(kh, kw, sh, sw) < 1 or min(pads) < 0:
-        raise HashhlsError(f"node {name!r}: kernel, strides must be positive and pads non-negative")
-    if key == ("", "MaxPool"):
-        if int(attr(node, "ceil_mode", 0)):
-            raise HashhlsError(f"node {name!r}: attribute 'ceil_mode'=1 is unsupported")
-        if int(attr(node, "storage_order", 0)):
-            raise HashhlsError(f"node {name!r}: attribute 'storage_order'=1 is unsupported")
-        if any(pads):
-            raise HashhlsError(f"node {name!r}: attribute 'pads'={pads} is unsupported for MaxPool (only 0)")
+        raise UnsupportedModelError(f"node {name}: kernel, strides must be positive and pads non-negative")
+    if max(kh, kw, sh, sw, *pads) > 1 << 16:
+        raise UnsupportedModelError(f"node {name}: kernel, strides or pads beyond {1 << 16}")
+    if pooling:
         out_channels = shape[0]
-    elif key in (("", "Conv"), (HASHHLS_DOMAIN, "HashedConv2d")):
-        if out_channels is None or out_channels < 1:
-            raise HashhlsError(f"node {name!r}: cannot tell its number of output channels")
-    else:
-        raise HashhlsError(f"node {name!r}: {node.op_type} is not a 2-D window op")
+    elif out_channels is None or out_channels < 1:
+        raise UnsupportedModelError(f"node {name}: cannot tell its number of output channels")
     w = Window2D(shape[0], shape[1], shape[2], int(out_channels), kh, kw, sh, sw, pads[0], pads[1], pads[2], pads[3])
     if w.out_h < 1 or w.out_w < 1:
-        raise HashhlsError(f"node {name!r}: a {kh}x{kw} window does not fit the {shape[1]}x{shape[2]} input "
-                           f"with pads {pads}")
+        raise UnsupportedModelError(f"node {name}: a {kh}x{kw} window does not fit the {shape[1]}x{shape[2]} "
+                                    f"input with pads {pads}")
     if max(pads[0], pads[2]) >= kh or max(pads[1], pads[3]) >= kw:
-        raise HashhlsError(f"node {name!r}: attribute 'pads'={pads} must be smaller than the kernel {kh}x{kw}")
+        raise UnsupportedModelError(f"node {name}: attribute 'pads'={pads} must be smaller than the kernel "
+                                    f"{kh}x{kw}")
     return w
 
 

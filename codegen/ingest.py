@@ -5,74 +5,34 @@ Small named transformations in the qonnx style: each has ``apply(model) ->
 The result is still a valid ONNX model (its local functions untouched), so it
 is written into the build directory as ``model.onnx`` and runs in onnxruntime.
 
-Supported graphs are feed-forward chains of ``Flatten``, ``Relu``, ``Gemm`` (or ``MatMul``+``Add``),
-``Conv``, ``MaxPool``, ``hashhls::HashedLinear`` and ``hashhls::HashedConv2d`` (``Identity``/``Dropout``
-are removed). Every
-name that reaches C++ goes through :func:`sanitise_identifier` first.
+The ops a build supports are the entries of the op table (:mod:`hashhls.codegen.ops`);
+``CheckOps`` refuses anything else, naming the node and the op, and ``InferShapes``
+has every node validated by its entry. Every name that reaches C++ goes through
+:func:`sanitise_identifier` first.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..core.errors import HashhlsError
-from ..frontend.hashing import check_buckets, layer_key
+from ..core.errors import InvalidFileError, UnsupportedModelError
 from .names import sanitise_identifier
+from .onnx_io import (BATCH_DIM, HASHHLS_DOMAIN, HASHHLS_DOMAIN_VERSION, OPSETS, attr, initializer_map, load_onnx,
+                      op_key, opset_version, printable,
+                      tensor_shapes)
+from .ops.registry import op_for_node
 
 log = logging.getLogger(__name__)
 
-HASHHLS_DOMAIN = "hashhls"
-#: (domain, op_type) pairs the build supports; "" is the default ONNX domain.
-SUPPORTED_OPS = {("", "Flatten"), ("", "Relu"), ("", "Gemm"), ("", "Conv"), ("", "MaxPool"),
-                 (HASHHLS_DOMAIN, "HashedLinear"), (HASHHLS_DOMAIN, "HashedConv2d")}
-#: Ops that take an NCHW feature map; the rest of the weighted ops take [batch, features].
-SPATIAL_OPS = {("", "Conv"), ("", "MaxPool"), (HASHHLS_DOMAIN, "HashedConv2d")}
-#: Name of the symbolic batch dimension of the ingested model (hls4ml's view pins it to 1).
-BATCH_DIM = "N"
+__all__ = ["Transformation", "INGEST_FLOW", "ingest", "load_onnx", "attr", "op_key", "initializer_map",
+           "tensor_shapes", "sanitise_identifier", "BATCH_DIM", "HASHHLS_DOMAIN"]
+
 _REMOVABLE_OPS = {("", "Identity"), ("", "Dropout")}
-def op_key(node: onnx.NodeProto) -> tuple[str, str]:
-    domain = "" if node.domain in ("", "ai.onnx") else node.domain
-    return domain, node.op_type
-
-
-def attr(node: onnx.NodeProto, name: str, default=None):
-    for a in node.attribute:
-        if a.name == name:
-            value = helper.get_attribute_value(a)
-            return value.decode() if isinstance(value, bytes) else value
-    return default
-
-
-def initializer_map(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
-    return {t.name: t for t in model.graph.initializer}
-
-
-def tensor_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
-    """Per-sample shapes (no batch dimension) of an ingested model's tensors, from its value_info."""
-    out = {}
-    for v in (*model.graph.input, *model.graph.value_info, *model.graph.output):
-        out[v.name] = [d.dim_value for d in v.type.tensor_type.shape.dim][1:]
-    return out
-
-
-def load_onnx(path: str | Path) -> onnx.ModelProto:
-    """Read an ONNX file, turning every parse problem into a HashhlsError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise HashhlsError(f"model file not found: {path}")
-    try:
-        model = onnx.load_model(str(path), load_external_data=False)
-    except Exception as e:  # protobuf raises DecodeError, RuntimeError, ... on garbage
-        raise HashhlsError(f"cannot parse ONNX file {path}: {type(e).__name__}: {str(e)[:200]}") from e
-    if not model.graph.node:
-        raise HashhlsError(f"ONNX file {path} has no graph nodes (truncated or not an ONNX model?)")
-    return model
 
 
 class Transformation:
@@ -87,21 +47,29 @@ class Transformation:
 
 
 class CheckModel(Transformation):
-    """Structural checks: onnx.checker, one input, one output, no external data."""
+    """Structural checks: opsets, onnx.checker, one input, one output, no external data."""
 
     def apply(self, model):
+        version = opset_version(model, "")
+        if version not in OPSETS:
+            raise UnsupportedModelError(f"the model imports default-domain opset {version}; supported: "
+                                        f"{OPSETS.start} to {OPSETS.stop - 1}")
+        hashed = opset_version(model, HASHHLS_DOMAIN)
+        if hashed is not None and hashed != HASHHLS_DOMAIN_VERSION:
+            raise UnsupportedModelError(f"the model imports {HASHHLS_DOMAIN} domain version {hashed}; supported: "
+                                        f"{HASHHLS_DOMAIN_VERSION}")
         try:
             onnx.checker.check_model(model)
         except Exception as e:
-            raise HashhlsError(f"invalid ONNX model: {str(e).splitlines()[0][:300]}") from e
+            raise InvalidFileError(f"invalid ONNX model: {printable(str(e).splitlines()[0] if str(e) else type(e).__name__, 300)}") from None
         inits = initializer_map(model)
         inputs = [i for i in model.graph.input if i.name not in inits]
         if len(inputs) != 1 or len(model.graph.output) != 1:
-            raise HashhlsError(f"the model must have exactly one input and one output, got {len(inputs)} inputs "
+            raise UnsupportedModelError(f"the model must have exactly one input and one output, got {len(inputs)} inputs "
                                f"and {len(model.graph.output)} outputs")
         for t in model.graph.initializer:
             if t.data_location == onnx.TensorProto.EXTERNAL:
-                raise HashhlsError(f"initializer {t.name!r} uses external data, which is not supported")
+                raise UnsupportedModelError(f"initializer {t.name!r} uses external data, which is not supported")
         return model, False
 
 
@@ -152,7 +120,7 @@ class ConstantsToInitializers(Transformation):
             if op_key(node) == ("", "Constant"):
                 value = attr(node, "value")
                 if not isinstance(value, onnx.TensorProto):
-                    raise HashhlsError(f"Constant node {node.name!r} has no tensor 'value'; unsupported")
+                    raise UnsupportedModelError(f"Constant node {node.name!r} has no tensor 'value'; unsupported")
                 t = numpy_helper.from_array(numpy_helper.to_array(value), node.output[0])
                 g.initializer.append(t)
                 g.node.remove(node)
@@ -216,12 +184,12 @@ class FoldBatchNorm(Transformation):
             prev = producers.get(bn.input[0])
             where = f"BatchNormalization node {bn.name!r}"
             if prev is not None and prev.domain == HASHHLS_DOMAIN:
-                raise HashhlsError(f"{where} follows hashed layer {prev.name!r}: a per-channel scale cannot be "
+                raise UnsupportedModelError(f"{where} follows hashed layer {prev.name!r}: a per-channel scale cannot be "
                                    "folded into shared hashed weights (fold it during training)")
             if len(bn.output) != 1 or int(attr(bn, "training_mode", 0)):
-                raise HashhlsError(f"{where}: only inference-mode batch norm (one output) is supported")
+                raise UnsupportedModelError(f"{where}: only inference-mode batch norm (one output) is supported")
             if any(name not in inits for name in bn.input[1:5]):
-                raise HashhlsError(f"{where}: scale, bias, mean and variance must be constant initializers")
+                raise UnsupportedModelError(f"{where}: scale, bias, mean and variance must be constant initializers")
             scale, beta, mean, var = (numpy_helper.to_array(inits[n]).astype(np.float64) for n in bn.input[1:5])
             s = scale / np.sqrt(var + float(attr(bn, "epsilon", 1e-5)))
             key = op_key(prev) if prev is not None else None
@@ -231,13 +199,13 @@ class FoldBatchNorm(Transformation):
                                                      and attr(prev, "alpha", 1.0) == 1.0
                                                      and attr(prev, "beta", 1.0) == 1.0 and not attr(prev, "transA", 0))))
             if not foldable:
-                raise HashhlsError(f"{where} must directly follow a Conv or Gemm (transB=1) with constant weights "
+                raise UnsupportedModelError(f"{where} must directly follow a Conv or Gemm (transB=1) with constant weights "
                                    "to be folded")
             w = numpy_helper.to_array(inits[prev.input[1]]).astype(np.float64)
             has_bias = len(prev.input) > 2 and prev.input[2]
             b = numpy_helper.to_array(inits[prev.input[2]]).astype(np.float64) if has_bias else np.zeros(w.shape[0])
             if s.shape != (w.shape[0],):
-                raise HashhlsError(f"{where}: {s.size} channels for {w.shape[0]} outputs of {prev.name!r}")
+                raise UnsupportedModelError(f"{where}: {s.size} channels for {w.shape[0]} outputs of {prev.name!r}")
             w = w * s.reshape(-1, *([1] * (w.ndim - 1)))
             b = (b - mean) * s + beta
             wname, bname = f"{prev.output[0]}_bnW", f"{prev.output[0]}_bnB"
@@ -251,15 +219,11 @@ class FoldBatchNorm(Transformation):
 
 
 class CheckOps(Transformation):
-    """Refuse any op outside :data:`SUPPORTED_OPS`, naming the node and op (domain checked too)."""
+    """Refuse any op without an entry in the op table, naming the node and op (domain checked too)."""
 
     def apply(self, model):
         for node in model.graph.node:
-            key = op_key(node)
-            if key not in SUPPORTED_OPS:
-                op = f"{key[0]}::{key[1]}" if key[0] else key[1]
-                ok = ", ".join(sorted(f"{d}::{o}" if d else o for d, o in SUPPORTED_OPS))
-                raise HashhlsError(f"unsupported operation {op!r} in node {node.name!r} (supported: {ok})")
+            op_for_node(node)
         return model, False
 
 
@@ -318,9 +282,9 @@ class NormaliseGemm(Transformation):
             if canonical:
                 continue
             if trans_a:
-                raise HashhlsError(f"Gemm node {node.name!r} has transA=1; unsupported")
+                raise UnsupportedModelError(f"Gemm node {node.name!r} has transA=1; unsupported")
             if node.input[1] not in inits or (len(node.input) > 2 and node.input[2] and node.input[2] not in inits):
-                raise HashhlsError(f"Gemm node {node.name!r} needs constant weight and bias initializers")
+                raise UnsupportedModelError(f"Gemm node {node.name!r} needs constant weight and bias initializers")
             w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
             w = (w if trans_b else w.T) * np.float32(alpha)
             if len(node.input) > 2 and node.input[2]:
@@ -328,7 +292,7 @@ class NormaliseGemm(Transformation):
             else:
                 b = np.zeros(w.shape[0], np.float32)
             if b.size not in (1, w.shape[0]):
-                raise HashhlsError(f"Gemm node {node.name!r}: bias of {b.size} values for {w.shape[0]} outputs")
+                raise UnsupportedModelError(f"Gemm node {node.name!r}: bias of {b.size} values for {w.shape[0]} outputs")
             b = np.broadcast_to(b.reshape(-1), (w.shape[0],)).copy()
             wname, bname = f"{node.name}_W", f"{node.name}_B"
             g.initializer.extend([numpy_helper.from_array(np.ascontiguousarray(w), wname),
@@ -341,37 +305,23 @@ class NormaliseGemm(Transformation):
 
 
 class InferShapes(Transformation):
-    """Propagate shapes through the (small) supported op set and write ``value_info`` for every tensor.
+    """Analyse every node with its op entry (validating it) and write ``value_info`` for every tensor.
 
-    Also validates each layer: HashedLinear's attributes against its input
-    size, K and the bias; Gemm's weight against its input. hls4ml's ONNX front
-    end needs a shape for every tensor, initializers included.
+    hls4ml's ONNX front end needs a shape for every tensor, initializers included.
     """
 
     def apply(self, model):
+        from .graph import graph_input, layer_specs
+
         g = model.graph
-        inits = initializer_map(model)
-        x = next(i for i in g.input if i.name not in inits)
-        dims = [d.dim_value if d.HasField("dim_value") else 0 for d in x.type.tensor_type.shape.dim]
-        if len(dims) < 2 or any(d <= 0 for d in dims[1:]):
-            raise HashhlsError(f"model input {x.name!r} must be [batch, ...] with fixed positive sizes, got "
-                               f"{[d.dim_param or d.dim_value for d in x.type.tensor_type.shape.dim]}")
-        if x.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
-            raise HashhlsError(f"model input {x.name!r} must be float32")
-        shapes: dict[str, list[int]] = {x.name: [1] + dims[1:]}
-        for node in g.node:
-            if node.input[0] not in shapes:
-                raise HashhlsError(f"node {node.name!r} reads {node.input[0]!r} before it is computed "
-                                   "(only feed-forward chains are supported)")
-            shapes[node.output[0]] = self._out_shape(node, shapes[node.input[0]], inits)
+        x = graph_input(model)
+        specs = layer_specs(model)
         del g.value_info[:]
         out_names = {o.name for o in g.output}
-        for name, shape in shapes.items():
-            if name == x.name:
-                continue
-            vi = helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [BATCH_DIM, *shape[1:]])
-            if name in out_names:
-                g.output.remove(next(o for o in g.output if o.name == name))
+        for spec in specs:
+            vi = helper.make_tensor_value_info(spec.output, onnx.TensorProto.FLOAT, [BATCH_DIM, *spec.out_shape])
+            if spec.output in out_names:
+                g.output.remove(next(o for o in g.output if o.name == spec.output))
                 g.output.append(vi)
             else:
                 g.value_info.append(vi)
@@ -380,88 +330,6 @@ class InferShapes(Transformation):
         x.type.tensor_type.shape.dim[0].Clear()
         x.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
         return model, False
-
-    @staticmethod
-    def _out_shape(node: onnx.NodeProto, shape: list[int], inits: dict) -> list[int]:
-        key = op_key(node)
-        if key == ("", "Relu"):
-            return list(shape)
-        if key == ("", "Flatten"):
-            axis = attr(node, "axis", 1)
-            if axis != 1:
-                raise HashhlsError(f"Flatten node {node.name!r} has axis={axis}; only axis=1 is supported")
-            return [1, int(np.prod(shape[1:]))]
-        if key in SPATIAL_OPS:
-            return InferShapes._window_shape(node, shape, inits)
-        if len(shape) != 2:
-            raise HashhlsError(f"node {node.name!r} ({node.op_type}) needs a flat [batch, features] input, got "
-                               f"{shape}; add a Flatten before it")
-        for name in node.input[1:]:
-            if name and name not in inits:
-                raise HashhlsError(f"node {node.name!r}: input {name!r} must be a constant initializer")
-        if key == ("", "Gemm"):
-            w = inits[node.input[1]]
-            if len(w.dims) != 2 or w.dims[1] != shape[1]:
-                raise HashhlsError(f"Gemm node {node.name!r}: weight shape {list(w.dims)} does not match input "
-                                   f"size {shape[1]} (wrong input shape?)")
-            return [1, int(w.dims[0])]
-        # hashhls::HashedLinear
-        n_in, n_out, seed = attr(node, "in_features"), attr(node, "out_features"), attr(node, "seed")
-        if not all(isinstance(v, int) for v in (n_in, n_out, seed)):
-            raise HashhlsError(f"HashedLinear node {node.name!r} needs int attributes in_features, out_features, seed")
-        if n_in != shape[1]:
-            raise HashhlsError(f"HashedLinear node {node.name!r} expects {n_in} inputs but receives {shape[1]} "
-                               "(wrong input shape?)")
-        if len(node.input) != 3:
-            raise HashhlsError(f"HashedLinear node {node.name!r} needs inputs (X, W, B)")
-        try:
-            layer_key(seed)
-            w, b = inits[node.input[1]], inits[node.input[2]]
-            check_buckets(int(np.prod(w.dims)) if len(w.dims) == 1 else 0, n_in * n_out)
-        except ValueError as e:
-            raise HashhlsError(f"HashedLinear node {node.name!r}: {e}") from e
-        if list(b.dims) != [n_out]:
-            raise HashhlsError(f"HashedLinear node {node.name!r}: bias shape {list(b.dims)} != [{n_out}]")
-        return [1, n_out]
-
-    @staticmethod
-    def _window_shape(node: onnx.NodeProto, shape: list[int], inits: dict) -> list[int]:
-        from .geometry import window_of
-
-        key = op_key(node)
-        if key == ("", "MaxPool"):
-            return [1, *window_of(node, shape).out_shape]
-        for name in node.input[1:]:
-            if name and name not in inits:
-                raise HashhlsError(f"node {node.name!r}: input {name!r} must be a constant initializer")
-        if len(node.input) < 2:
-            raise HashhlsError(f"node {node.name!r} ({node.op_type}) has no weight input")
-        w = inits[node.input[1]]
-        if key == ("", "Conv"):
-            out_c = int(w.dims[0]) if len(w.dims) == 4 else 0
-            win = window_of(node, shape, out_c)
-            if list(w.dims) != [win.out_c, win.in_c, win.kh, win.kw]:
-                raise HashhlsError(f"Conv node {node.name!r}: weight shape {list(w.dims)} does not match input "
-                                   f"channels {win.in_c} and kernel {win.kh}x{win.kw} (wrong input shape?)")
-        else:  # hashhls::HashedConv2d
-            n_in, n_out, seed = attr(node, "in_channels"), attr(node, "out_channels"), attr(node, "seed")
-            if not all(isinstance(v, int) for v in (n_in, n_out, seed)):
-                raise HashhlsError(f"HashedConv2d node {node.name!r} needs int attributes in_channels, "
-                                   "out_channels, seed")
-            win = window_of(node, shape, n_out)
-            if n_in != win.in_c:
-                raise HashhlsError(f"HashedConv2d node {node.name!r} expects {n_in} input channels but receives "
-                                   f"{win.in_c} (wrong input shape?)")
-            try:
-                layer_key(seed)
-                check_buckets(int(np.prod(w.dims)) if len(w.dims) == 1 else 0, win.out_c * win.fan_in)
-            except ValueError as e:
-                raise HashhlsError(f"HashedConv2d node {node.name!r}: {e}") from e
-        if len(node.input) < 3 or not node.input[2]:
-            raise HashhlsError(f"node {node.name!r} ({node.op_type}) needs a bias input (export with bias)")
-        if list(inits[node.input[2]].dims) != [win.out_c]:
-            raise HashhlsError(f"node {node.name!r}: bias shape {list(inits[node.input[2]].dims)} != [{win.out_c}]")
-        return [1, *win.out_shape]
 
 
 #: The ingest flow, in order. A pass is re-applied until it reports no change.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..core.errors import InvalidFileError
 from .identity import ModelIdentity
+from .kinds import LayerKind
 
 MANIFEST_NAME = "hashhls-build.json"
 FORMAT = "hashhls-build"
@@ -24,7 +25,7 @@ class LayerInfo:
     """One layer of the built network, as the C++ computes it."""
 
     name: str  #: sanitised C++ identifier
-    kind: str  #: hashed_dense | dense | relu | flatten | hashed_conv2d | conv2d | maxpool2d | avgpool2d ...
+    kind: LayerKind  #: what the layer computes; serialised as its string ("hashed_dense", "conv2d", ...)
     onnx_node: str  #: the (sanitised) ONNX node it came from
     n_in: int = 0
     n_out: int = 0
@@ -36,6 +37,9 @@ class LayerInfo:
     #: "weight", "bias", "result", "accum"
     precision: dict[str, str] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)  #: kind-specific (strides, pads, kernel, ...)
+
+    def __post_init__(self) -> None:
+        self.kind = LayerKind.parse(self.kind)  # ValueError for an unknown kind: a corrupt manifest
 
 
 @dataclass

@@ -26,7 +26,10 @@ from .fixed import DEFAULT_PRECISION, FixedType
 from .guard import GuardReport, check_precision, guard_markdown, guard_record
 from .identity import identity_of_onnx
 from .manifest import BuildManifest, LayerInfo
-from .precision import AUTO, LayerSpec, PrecisionPlan, layer_specs, parse_type, plan_precision, profile_table
+from .graph import layer_specs
+from .ops.registry import op_for_kind
+from .ops.spec import LayerSpec
+from .precision import AUTO, PrecisionPlan, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
 from .summary import BuildSummary, build_summary
 
@@ -139,24 +142,16 @@ def step_guard(s: BuildState) -> None:
 
 
 def step_convert(s: BuildState) -> None:
+    """The hls4ml model: the ingested graph as hls4ml's view (each layer from its op table entry)."""
     import hls4ml
 
     from .hls import register
-    from .hls.handlers import hls4ml_view
+    from .hls.handlers import Hls4mlView
     from .hls.writer import quiet
 
     register()
-    layer_cfg = {name: {"Precision": p.as_strings()} for name, p in s.plan.layers.items()}
-    prev = s.plan.input
-    for sp in s.specs:
-        if sp.kind == "conv2d":  # hls4ml's stock conv kernels require reuse factor <= C*kh*kw
-            layer_cfg[sp.name]["ReuseFactor"] = min(int(s.config.reuse_factor), sp.fan_in)
-        if sp.kind == "maxpool2d":
-            # hls4ml's pool_op returns the max as the layer's accum_t, which defaults to the model's type: with
-            # a wider input type (--precision auto, per-layer types) that rounded the max. The input type holds
-            # it exactly, as docs/design.md "Fixed point" says max pooling is.
-            layer_cfg[sp.name]["Precision"]["accum"] = prev.cpp()
-        prev = s.plan.layers[sp.name].result
+    view = Hls4mlView(s.model, s.specs, s.plan, int(s.config.reuse_factor))
+    layer_cfg = dict(view.config)
     layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
         "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
@@ -169,10 +164,8 @@ def step_convert(s: BuildState) -> None:
     if s.board.hls4ml_board:
         kwargs["board"] = s.board.hls4ml_board
     try:
-        with quiet():
-            quantisers = {name: (p.weight.quantize, p.bias.quantize) for name, p in s.plan.layers.items()
-                          if p.weight is not None}
-            s.hls_model = hls4ml.converters.convert_from_onnx_model(hls4ml_view(s.model, quantisers), **kwargs)
+        with quiet(), view.active():
+            s.hls_model = hls4ml.converters.convert_from_onnx_model(view.model, **kwargs)
     except HashhlsError:
         raise
     except Exception as e:  # hls4ml raises bare Exception for unsupported models
@@ -309,6 +302,7 @@ def emulation_manifest(s: BuildState) -> BuildManifest:
             info.attrs["hash_key"] = layer_key(sp.hash.seed)
         if sp.window is not None:
             info.attrs["window"] = sp.window.to_dict()
+        info.attrs.update(op_for_kind(sp.kind).manifest_attrs(sp))
         layers.append(info)
     shape = input_shape(s.model)
     return BuildManifest(

@@ -59,3 +59,23 @@ def mlp_onnx(layers: list[dict], input_shape=(1, 28, 28), seed: int = 0, input_n
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
     model.ir_version = 9
     return model
+
+
+def hashed_conv_onnx(seed: int = 0) -> onnx.ModelProto:
+    """HashedConv2d(1->3, 3x3, pad 1) on 1x6x6, Relu, Flatten, HashedLinear(108->5)."""
+    rng = np.random.default_rng(seed)
+    inits = [numpy_helper.from_array(rng.uniform(-.5, .5, 12).astype(np.float32), "Wc"),
+             numpy_helper.from_array(rng.uniform(-.1, .1, 3).astype(np.float32), "Bc"),
+             numpy_helper.from_array(rng.uniform(-.3, .3, 50).astype(np.float32), "Wd"),
+             numpy_helper.from_array(rng.uniform(-.1, .1, 5).astype(np.float32), "Bd")]
+    nodes = [helper.make_node("HashedConv2d", ["x", "Wc", "Bc"], ["c"], name="hconv", domain="hashhls", seed=4,
+                              in_channels=1, out_channels=3, kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("Flatten", ["r"], ["f"], name="flat", axis=1),
+             helper.make_node("HashedLinear", ["f", "Wd", "Bd"], ["y"], name="hfc", domain="hashhls", seed=5,
+                              in_features=108, out_features=5)]
+    graph = helper.make_graph(nodes, "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
+    model.ir_version = 9
+    return model

@@ -118,7 +118,7 @@ def test_hashed_linear_in_another_domain_is_refused():
 
 def test_wrong_input_shape_is_reported():
     m = mlp_onnx([hashed(784, 4, 10, name="h")], input_shape=(1, 20, 20))
-    with pytest.raises(HashhlsError, match=r"'h' expects 784 inputs but receives 400"):
+    with pytest.raises(HashhlsError, match=r"'h'.*expects 784 inputs but receives 400"):
         ing.ingest(m)
 
 

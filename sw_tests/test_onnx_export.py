@@ -18,7 +18,7 @@ from hashhls.frontend.gi import GIConfig, apply_gi
 from hashhls.frontend.layers import HashedConv2d, HashedLinear
 from hashhls.frontend.onnx_export import export_onnx
 from hashhls.frontend.onnx_functions import DOMAIN, all_functions
-from hashhls.frontend.onnx_import import load_onnx_model
+from hashhls.codegen.onnx_to_torch import load_onnx_model
 from hashhls.frontend.zoo import ModelConfig, build_model
 
 
@@ -150,16 +150,16 @@ def test_cli_export_bad_input(tmp_path, content):
 
 
 def test_load_onnx_rejects_garbage_and_unknown_ops(tmp_path):
-    from hashhls.core.errors import HashhlsError
+    from hashhls.core.errors import HashhlsError, UnsupportedModelError
 
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x01garbage")
     with pytest.raises(HashhlsError):
         load_onnx_model(bad)
-    node = helper.make_node("Sigmoid", ["input"], ["logits"], name="weird")
+    node = helper.make_node("Erf", ["input"], ["logits"], name="weird")
     g = helper.make_graph([node], "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3])],
                           [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])])
-    p = tmp_path / "sig.onnx"
-    onnx.save(helper.make_model(g), str(p))
-    with pytest.raises(HashhlsError, match="weird.*Sigmoid"):
+    p = tmp_path / "erf.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)]), str(p))
+    with pytest.raises(UnsupportedModelError, match="Erf.*weird"):
         load_onnx_model(p)
