@@ -155,7 +155,7 @@ def load_attack_model(model: str | Path | None = None, build_dir: str | Path | N
 
         manifest = read_build(build_dir)
     if model is None and manifest is not None:
-        from ..frontend.onnx_import import load_onnx_model
+        from ..codegen.onnx_to_torch import load_onnx_model
 
         if manifest.model is None:
             raise InvalidFileError(f"{build_dir} does not record the model it was built from (built before hashhls "

@@ -1,12 +1,14 @@
 """The fixed-point twin: a differentiable torch model whose forward pass IS the build's arithmetic.
 
-One source of truth for the fixed-point arithmetic: each twin layer's forward runs the emulator layer's exact
-integer computation (:class:`hashhls.codegen.emulator.EmuLayer`, integer codes, the per-layer weight / result /
-accumulator types of the build's manifest), so the twin is bit-exact with the emulator and therefore with csim,
-at any precision (default, ``--precision auto``, per-layer overrides) and hash version. Its backward pass is a
-straight-through estimator per layer (Bengio et al. 2013, arXiv:1308.3432): the gradient of the layer's float
-op (:data:`FLOAT_FORWARD`, the dequantised weights) at the layer's quantised input, ignoring rounding and
-saturation. Gradient attacks therefore differentiate the very model that the hardware computes.
+One source of truth for the fixed-point arithmetic: the forward pass runs the emulator's layers exactly
+(:meth:`hashhls.codegen.emulator.Emulator.trace_codes`: integer codes through the build's graph, the per-layer
+weight / result / accumulator types of its manifest), so the twin is bit-exact with the emulator and therefore
+with csim, at any precision (default, ``--precision auto``, per-layer overrides) and hash version. One source of
+truth for the float op too: the backward pass is a straight-through estimator per layer (Bengio et al. 2013,
+arXiv:1308.3432), the gradient of the layer's differentiable float op (its op table entry's ``torch_module``
+hook, :mod:`hashhls.codegen.ops`, holding the weights and biases quantised to the layer's types) at the layer's
+quantised inputs, ignoring rounding and saturation. Every layer kind the op table supports is therefore
+supported by the twin, and gradient attacks differentiate the very model that the hardware computes.
 
     >>> twin = FixedPointTwin.from_build("build/")            # doctest: +SKIP
     >>> x_adv = make_attack("pgd", twin, eps=0.1)(x, y)        # doctest: +SKIP
@@ -17,63 +19,43 @@ runs before hls4ml (export, ingest, precision plan) at the given precision (defa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..codegen.emulator import EmuLayer, Emulator
+from ..codegen.emulator import Emulator
 from ..codegen.fixed import DEFAULT_PRECISION, FixedType
+from ..codegen.manifest import LayerInfo
+from ..codegen.ops.base import EmuLayer
+from ..codegen.ops.registry import op_for_kind
 from ..core.errors import UnsupportedModelError
 
-# -- the float op of each layer kind (the backward pass) ----------------------------------------------------
 
-
-def _weights(layer: EmuLayer) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dequantised weight ``(n_out, fan_in)`` and bias of a weighted layer, float64."""
-    w = torch.from_numpy(layer.weight.astype(np.float64) * 2.0 ** -layer.weight_frac)
-    b = torch.from_numpy(layer.bias.astype(np.float64) * 2.0 ** -layer.accum.frac)
-    return w, b
-
-
-def _dense(layer: EmuLayer, x: torch.Tensor) -> torch.Tensor:
-    w, b = _weights(layer)
-    return x @ w.T + b
-
-
-def _conv(layer: EmuLayer, x: torch.Tensor) -> torch.Tensor:
-    win = layer.window
-    w, b = _weights(layer)
-    x = F.pad(x.view(-1, *win.in_shape), (win.pad_l, win.pad_r, win.pad_t, win.pad_b))
-    y = F.conv2d(x, w.view(win.out_c, win.in_c, win.kh, win.kw), b, (win.sh, win.sw))
-    return y.reshape(len(y), -1)
-
-
-def _maxpool(layer: EmuLayer, x: torch.Tensor) -> torch.Tensor:
-    win = layer.window
-    y = F.max_pool2d(x.view(-1, *win.in_shape), (win.kh, win.kw), (win.sh, win.sw))
-    return y.reshape(len(y), -1)
-
-
-#: Per layer kind: a differentiable float forward ``(layer, x [N, n_in] float64) -> [N, n_out]``, on the
-#: NCHW-flattened features the emulator uses. Only its gradient is used; the values come from the emulator.
-FLOAT_FORWARD: dict[str, Callable[[EmuLayer, torch.Tensor], torch.Tensor]] = {
-    "flatten": lambda layer, x: x,
-    "relu": lambda layer, x: F.relu(x),
-    "maxpool2d": _maxpool,
-    "dense": _dense,
-    "hashed_dense": _dense,
-    "conv2d": _conv,
-    "hashed_conv2d": _conv,
-}
+def float_module(layer: EmuLayer, info: LayerInfo) -> nn.Module:
+    """The layer's differentiable float op (its op table entry's ``torch_module``), float64, frozen, on the
+    weights and biases the hardware holds (quantised to the manifest's types as the emulator quantises them)."""
+    spec = layer.spec
+    quantised = {}
+    for tensor in ("weight", "bias"):
+        values = getattr(spec, tensor)
+        if values is not None and tensor in info.precision:
+            t = FixedType.parse(info.precision[tensor])
+            quantised[tensor] = t.quantize(np.asarray(values, dtype=np.float32).astype(np.float64))
+    try:
+        module = op_for_kind(spec.kind).torch_module(dataclasses.replace(spec, **quantised))
+    except NotImplementedError:
+        raise UnsupportedModelError(f"the fixed-point twin has no float op for layer kind {spec.kind!r} (its op "
+                                    "table entry has no torch_module)") from None
+    return module.double().eval().requires_grad_(False)
 
 
 def _straight_through(float_value: torch.Tensor, codes: np.ndarray, t: FixedType) -> torch.Tensor:
     """The exact fixed-point value in the forward pass, ``float_value``'s gradient in the backward pass."""
-    fixed = torch.from_numpy(codes.astype(np.float64) * t.lsb)
+    fixed = torch.from_numpy(codes.astype(np.float64) * t.lsb).reshape(float_value.shape)
     return float_value + (fixed - float_value).detach()
 
 
@@ -94,11 +76,16 @@ class FixedPointTwin(nn.Module):
         if isinstance(emulator, nn.Module):  # FixedPointTwin(torch_model[, precision]): built at the first call
             self._pending = (emulator, precision)
             emulator = None
-        for kind in () if emulator is None else {layer.kind for layer in emulator.layers}:
-            if kind not in FLOAT_FORWARD:
-                raise UnsupportedModelError(f"the fixed-point twin has no float op for layer kind {kind!r}")
-        self.emulator = emulator
+        self.emulator = None
+        self._float_ops: list[nn.Module] = []  # a plain list: frozen, not parameters of the twin
+        if emulator is not None:
+            self._set_emulator(emulator)
         self.build_id = build_id
+
+    def _set_emulator(self, emulator: Emulator) -> None:
+        infos = {info.name: info for info in emulator.manifest.layers}
+        self._float_ops = [float_module(layer, infos[layer.name]) for layer in emulator.layers]
+        self.emulator = emulator
 
     @classmethod
     def from_build(cls, build_dir: str | Path) -> FixedPointTwin:
@@ -131,24 +118,25 @@ class FixedPointTwin(nn.Module):
         if self.emulator is None:
             model, precision = self._pending
             built = FixedPointTwin.from_module(model, tuple(x.shape[1:]), precision)
-            self.emulator, self._pending = built.emulator, None
+            self._set_emulator(built.emulator)
+            self._pending = None
         return self.emulator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         emu = self._ready(x)
         n = x.shape[0]
-        h = x.reshape(n, -1).double()
-        emu.check_input(x.detach().cpu().numpy())
-        codes = emu.input_type.to_codes(h.detach().cpu().numpy())
-        track = torch.is_grad_enabled() and h.requires_grad
-        h = _straight_through(h, codes, emu.input_type) if track else None
-        for layer in emu.layers:
-            codes = layer.run(codes)
-            if track:
-                h = _straight_through(FLOAT_FORWARD[layer.kind](layer, h), codes, layer.out_type)
+        codes = emu.input_type.to_codes(emu.check_input(x.detach().cpu().numpy()).astype(np.float64))
+        track = torch.is_grad_enabled() and x.requires_grad
         if not track:
-            return torch.from_numpy(codes.astype(np.float64) * emu.output_type.lsb)
-        return h
+            return torch.from_numpy(emu.run_codes(codes).astype(np.float64) * emu.output_type.lsb)
+        # the float graph beside the integer one: each tensor is the exact fixed-point value, carrying the
+        # float op's gradient
+        h = {emu.input_name: _straight_through(x.double().reshape(n, *emu.input_shape), codes, emu.input_type)}
+        out = h[emu.input_name]
+        for (layer, _inputs, codes_out), op in zip(emu.trace_codes(codes), self._float_ops):
+            out = _straight_through(op(*(h[t] for t in layer.inputs)), codes_out, layer.out_type)
+            h[layer.output] = out
+        return out.reshape(n, -1)
 
     def extra_repr(self) -> str:
         if self.emulator is None:

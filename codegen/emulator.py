@@ -118,15 +118,24 @@ class Emulator:
         """Validate shape/dtype and return the batch as float32 (what csim reads)."""
         return as_input_batch(x, self.input_shape)
 
-    def run_codes(self, codes: np.ndarray) -> np.ndarray:
-        """Input-type codes ``[N, *input_shape]`` through every layer: output codes ``[N, n_out]``."""
+    def trace_codes(self, codes: np.ndarray):
+        """Run input-type codes ``[N, *input_shape]`` through the graph, yielding ``(layer, inputs, output)``
+        per layer in order (integer codes, ONNX layout); a tensor is dropped after its last reader."""
         env = {self.input_name: codes}
         for i, layer in enumerate(self.layers):
-            env[layer.output] = layer.run([env[t] for t in layer.inputs])
+            xs = [env[t] for t in layer.inputs]
+            env[layer.output] = out = layer.run(xs)
+            yield layer, xs, out
             for t in layer.inputs:
                 if self._last_use.get(t) == i:
                     del env[t]
-        return env[self.layers[-1].output].reshape(len(codes), -1) if self.layers else codes.reshape(len(codes), -1)
+
+    def run_codes(self, codes: np.ndarray) -> np.ndarray:
+        """Input-type codes ``[N, *input_shape]`` through every layer: output codes ``[N, n_out]``."""
+        out = codes
+        for _layer, _xs, out in self.trace_codes(codes):
+            pass
+        return out.reshape(len(codes), -1)
 
     def predict_codes(self, x: np.ndarray) -> np.ndarray:
         """Integer codes (int64 [N, n_out]) of the output type."""

@@ -24,7 +24,8 @@ import onnx
 from ..core.errors import PrecisionError
 from .fixed import Overflow
 from .manifest import BuildManifest
-from .precision import WEIGHTED_KINDS, LayerSpec, calibration_inputs, float_forward
+from .ops.spec import LayerSpec
+from .precision import calibration_inputs, float_forward
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +68,16 @@ def check_precision(manifest: BuildManifest, model: onnx.ModelProto, specs: list
         return GuardReport(0, None, skipped=note)
     x = calibration_inputs(shape) if calibration is None else np.asarray(calibration, dtype=np.float32)
     emu = Emulator.from_model(manifest, model)
-    codes = emu.input_type.to_codes(emu.check_input(x).reshape(len(x), -1).astype(np.float64))
+    codes = emu.input_type.to_codes(emu.check_input(x).astype(np.float64))
     layers = []
-    for layer in emu.layers:
-        codes = layer.run(codes)
-        if layer.kind in WEIGHTED_KINDS:
+    out = codes
+    for layer, _inputs, out in emu.trace_codes(codes):
+        if layer.spec.weighted:  # the op table's accumulating layers: where a narrow result type saturates
             t = layer.out_type
-            sat = int(((codes <= t.code_min) | (codes >= t.code_max)).sum()) if t.overflow is Overflow.SAT else 0
-            layers.append(LayerCheck(layer.name, layer.kind, t.cpp(), int(codes.size), sat))
-    float_out = float_forward(specs, x)[specs[-1].name]
+            sat = int(((out <= t.code_min) | (out >= t.code_max)).sum()) if t.overflow is Overflow.SAT else 0
+            layers.append(LayerCheck(layer.name, str(layer.kind), t.cpp(), int(out.size), sat))
+    codes = out.reshape(len(x), -1)
+    float_out = float_forward(specs, x)[specs[-1].name]  # each op entry's float64 forward
     agreement = float((codes.argmax(axis=1) == float_out.argmax(axis=1)).mean())
     report = GuardReport(len(x), agreement, layers)
     worst = max(layers, key=lambda c: c.saturated, default=None)

@@ -22,7 +22,7 @@ from .boards import Board
 from .estimate import LayerEstimate, cycles_to_us, dense, hashed_dense, per_pixel
 from .fixed import FixedType
 from .manifest import BuildManifest
-from .precision import LayerSpec
+from .ops.spec import LayerSpec
 
 TERMINAL_WIDTH = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -182,15 +182,13 @@ def load_summary(build_dir) -> BuildSummary:
     """The summary of a written build directory (its manifest and ``model.onnx``)."""
     from pathlib import Path
 
-    import onnx
-
     from .boards import load_board
-    from .precision import layer_specs
-
+    from .graph import layer_specs
     from .handoff import Verification
+    from .onnx_io import load_onnx
 
     manifest = BuildManifest.read(build_dir)
-    model = onnx.load(str(Path(build_dir) / "model.onnx"))
+    model = load_onnx(Path(build_dir) / "model.onnx", "build model")
     summary = build_summary(manifest, load_board(manifest.board), layer_specs(model))
     verification = Verification.from_dict(manifest.verification)
     return replace(summary, checks=tuple(verification.lines())) if verification else summary

@@ -191,3 +191,19 @@ def test_fgsm_runs_on_a_lenet5_twin():
         noise_ok = (twin(noise).argmax(1) == y[ok]).float().mean().item()
     # The straight-through gradient points somewhere useful: FGSM hurts far more than sign noise of the same size.
     assert adv_ok < noise_ok - 0.1, (adv_ok, noise_ok)
+
+
+def test_backward_is_the_float_op_on_the_weights_the_hardware_holds():
+    """Without ReLU the straight-through gradient is plain linear algebra: d(v . twin(x))/dx = v W2q W1q, with the
+    weights the hardware holds (buckets quantised, then signed). It would catch a backward on other weights (the
+    float ones differ by up to half an LSB each) or one that is not the layer's own float op."""
+    torch.manual_seed(0)
+    lin1, lin2 = HashedLinear(16, 8, buckets=20, seed=3), nn.Linear(8, 4)
+    twin = FixedPointTwin.from_module(nn.Sequential(nn.Flatten(), lin1, lin2), (1, 4, 4), T)
+    x = torch.rand(3, 1, 4, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(3, 4, dtype=torch.float64)
+    (twin(x) * v).sum().backward()
+    w1, w2 = (_weight_codes(m) * 2.0**-FRAC for m in (lin1, lin2))
+    np.testing.assert_allclose(x.grad.numpy(), (v.numpy() @ w2 @ w1).reshape(3, 1, 4, 4), rtol=0, atol=1e-12)
+    w1f, w2f = (materialise(lin1.weight.detach().double().numpy(), lin1.hash), lin2.weight.detach().double().numpy())
+    assert np.abs(x.grad.numpy() - (v.numpy() @ w2f @ w1f).reshape(3, 1, 4, 4)).max() > 1e-6  # the test can tell
