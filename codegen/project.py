@@ -19,15 +19,15 @@ import onnx
 
 from ..core.atomic import atomic_dir
 from ..core.errors import HashhlsError
-from ..frontend.hashing import layer_key
 from . import ingest as ingest_mod
 from .boards import Board, load_board
 from .fixed import DEFAULT_PRECISION, FixedType
 from .guard import GuardReport, check_precision, guard_markdown, guard_record
 from .identity import identity_of_onnx
 from .manifest import BuildManifest, LayerInfo
-from .graph import layer_specs
-from .ops.registry import op_for_kind
+from .graph import graph_input, layer_specs
+from .graph import input_shape as graph_input_shape
+from .ops.registry import OPS, op_for_kind
 from .ops.spec import LayerSpec
 from .precision import AUTO, PrecisionPlan, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
@@ -119,7 +119,8 @@ def step_ingest(s: BuildState) -> None:
     s.model = ingest_mod.ingest(s.source.model)
     s.specs = layer_specs(s.model)
     if not any(sp.weighted for sp in s.specs):
-        raise HashhlsError("the model has no Gemm, Conv, HashedLinear or HashedConv2d layer to build")
+        weighted = [op.op_type for op in OPS.values() if op.weighted]
+        raise HashhlsError(f"the model has no {', '.join(weighted[:-1])} or {weighted[-1]} layer to build")
     out = s.model.graph.output[0]
     if len(out.type.tensor_type.shape.dim) != 2:
         # The C++ holds feature maps channels-last; a flat output has one order everywhere.
@@ -267,14 +268,11 @@ def build(config: BuildConfig) -> BuildManifest:
 # -- helpers ------------------------------------------------------------------
 
 def input_name(model: onnx.ModelProto) -> str:
-    inits = {t.name for t in model.graph.initializer}
-    return next(i.name for i in model.graph.input if i.name not in inits)
+    return graph_input(model).name
 
 
 def input_shape(model: onnx.ModelProto) -> list[int]:
-    inits = {t.name for t in model.graph.initializer}
-    x = next(i for i in model.graph.input if i.name not in inits)
-    return [d.dim_value for d in x.type.tensor_type.shape.dim][1:]
+    return list(graph_input_shape(model))
 
 
 def project_hash(hls_dir: Path) -> str:
@@ -299,16 +297,14 @@ def emulation_manifest(s: BuildState) -> BuildManifest:
                          stored_weights=sp.stored_weights)
         if sp.hash is not None:
             info.seed, info.buckets = sp.hash.seed, sp.hash.buckets
-            info.attrs["hash_key"] = layer_key(sp.hash.seed)
-        if sp.window is not None:
-            info.attrs["window"] = sp.window.to_dict()
         info.attrs.update(op_for_kind(sp.kind).manifest_attrs(sp))
         layers.append(info)
     shape = input_shape(s.model)
     return BuildManifest(
         board=s.board.name, backend=s.board.backend, io_type=s.config.io_type.value,
         reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=s.specs[-1].n_out,
-        input_layout="NHWC" if any(sp.window for sp in s.specs) else "flat",
+        # a graph with spatial ops (feature maps) reads its input channels-last in the C++
+        input_layout="NHWC" if any(op_for_kind(sp.kind).spatial for sp in s.specs) else "flat",
         input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
         source=s.source.label, source_sha256=s.source.sha256, project_name=PROJECT_NAME,
         model=identity_of_onnx(s.source.model, s.source.sha256, s.source.label),

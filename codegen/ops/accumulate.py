@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.errors import UnsupportedModelError
-from ...frontend.hashing import materialise
+from ...frontend.hashing import layer_key, materialise
 from ..fixed import FixedType, Overflow
 from ..geometry import conv2d, im2col
 from ..layer_precision import LayerPrecision, PlanContext, accum_type, check_fits
@@ -56,6 +56,11 @@ class AccumulatingOp(OpDef):
 
     def emulator(self, spec, precision, in_types, attrs) -> EmuLayer:
         return AccumulatingEmu(spec, precision, in_types)
+
+    def manifest_attrs(self, spec: LayerSpec) -> dict:
+        """A hashed layer's hash key (the constant the C++ holds), then the window geometry."""
+        key = {"hash_key": layer_key(spec.hash.seed)} if spec.hash is not None else {}
+        return {**key, **super().manifest_attrs(spec)}
 
     def quantised(self, spec: LayerSpec, p: LayerPrecision) -> tuple[np.ndarray, np.ndarray]:
         """Weight and bias on their types' grids. hls4ml prints weights with as many decimals as the type has

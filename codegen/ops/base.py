@@ -151,4 +151,5 @@ class OpDef:
         raise NotImplementedError
 
     def manifest_attrs(self, spec: LayerSpec) -> dict:
-        return {}
+        """The layer's kind-specific manifest ``attrs`` (default: its window geometry, if it has one)."""
+        return {"window": spec.window.to_dict()} if spec.window is not None else {}
