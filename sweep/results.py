@@ -16,9 +16,12 @@ from .stages import Plan
 from .study import Study
 
 RESULTS_FILE = "results.parquet"
-#: Columns that differ between two runs of the same study (timings, cache use); excluded when comparing.
-RUN_COLUMNS = ("train_seconds", "build_seconds", "craft_seconds", "replay_seconds", "cached")
+#: Columns that differ between two runs of the same study, excluded when comparing: timings, cache use, and the
+#: build's project hash (hls4ml writes a random stamp into every project it writes).
+RUN_COLUMNS = ("train_seconds", "build_seconds", "craft_seconds", "replay_seconds", "cached", "project_hash")
 STAGES = ("train", "build", "craft", "replay")
+#: ``status`` of a finished cell (computed now or earlier: the ``cached`` column says which); else failed.
+OK = "ok"
 
 
 def _versions() -> dict:
@@ -61,7 +64,7 @@ def rows(study: Study, plan: Plan, outcome: Outcome, results: Path) -> list[dict
         rep = _replay(results, keys["replay"])
         for t in rep["targets"]:
             out.append({
-                **base, "status": status.value, "error": None, "target": t["name"],
+                **base, "status": OK, "error": None, "target": t["name"],
                 "success_rate": t["success_rate"][0], "successes": t["successes"][0], "eligible": t["eligible"][0],
                 "clean_accuracy": t["clean_accuracy"], "agreement_with_csim": rep["agreement"].get(t["name"]),
                 "linf": rep["linf"][0], "l2": rep["l2"][0], "l0": rep["l0"][0],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ class _Progress:
             counts[s] += 1
             if s == Status.FAILED and cell.id not in self.reported:
                 self.reported.add(cell.id)
-                self.bar.write(f"failed: {cell.id}: {outcome.cell_error(keys)}")
+                self.bar.write(f"failed: {cell.id}: {outcome.cell_error(keys)}", file=sys.stderr)
         finished = counts[Status.DONE] + counts[Status.CACHED] + counts[Status.FAILED]
         self.bar.set_postfix_str(f"done {counts[Status.DONE]}, running {counts[Status.RUNNING]}, "
                                  f"cached {counts[Status.CACHED]}, failed {counts[Status.FAILED]}", refresh=False)

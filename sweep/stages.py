@@ -108,7 +108,8 @@ def cell_stages(study: Study, cell: Cell) -> list[StageSpec]:
         "gi": trained_gi, "seed": cell.seed, "epochs": study.train.epochs, "limit": study.train.limit,
         "batch_size": study.train.batch_size}, ())
     build = StageSpec(StageKind.BUILD, {
-        "gi": post_gi, "precision": cell.precision, "reuse_factor": cell.reuse_factor, "board": study.board},
+        "gi": post_gi, "precision": cell.precision, "reuse_factor": cell.reuse_factor, "board": study.board,
+        "strict": study.strict},
         (train.key,))
     craft = StageSpec(StageKind.CRAFT, {
         "attack": cell.attack.name, "eps": cell.attack.eps, "hparams": dict(cell.attack.hparams),
@@ -212,7 +213,7 @@ def _run_build(cfg: dict, upstream: list[Path], out: Path) -> dict:
     save_checkpoint(out / "model.pt", model, mcfg, {})
     x, y = load_mnist(split="test")
     b = hashhls.build(out / "model.pt", board=cfg["board"], output=out / "build", precision=cfg["precision"],
-                      reuse_factor=cfg["reuse_factor"], csim=True)
+                      reuse_factor=cfg["reuse_factor"], strict=cfg["strict"], csim=True)
     m = b.manifest
     return {"float_test_accuracy": evaluate(model, x, y),
             "precision": {layer.name: dict(layer.precision) for layer in m.layers},

@@ -7,6 +7,7 @@ stage runs. The format (``studies/smoke.toml`` is a complete example)::
     name = "smoke"
     n_images = 50             # first N official MNIST test images attacked and replayed
     board = "pynq-z2"
+    strict = false            # true: a precision-guard warning fails the build (and its cells)
 
     [train]                   # fixed for the whole study: keeps small studies small
     epochs = 2                # default: the model's recipe
@@ -73,7 +74,7 @@ AXIS_DEFAULTS: dict[str, list] = {
     "model": ["mnist-mlp"], "compression": [8.0], "gi": [NO_GI], "seed": [0], "hash_seed": [0],
     "hash": [HashVersion.V1.value], "precision": [AUTO], "reuse_factor": [64], "site": [Site.HASHED.value],
 }
-STUDY_KEYS = {"name", "n_images", "board", "attack_seed"}
+STUDY_KEYS = {"name", "n_images", "board", "attack_seed", "strict"}
 TRAIN_KEYS = {"epochs", "limit", "batch_size"}
 TOP_KEYS = {"study", "train", "axes", "attack", "exclude"}
 
@@ -138,6 +139,7 @@ class Study:
     n_images: int
     board: str
     attack_seed: int
+    strict: bool
     train: TrainSettings
     axes: dict[str, list]
     attacks: list[AttackSpec]
@@ -346,8 +348,16 @@ def parse_study(text: str, source: str = "<study>") -> Study:
     board = str(st.get("board", "pynq-z2"))
     _check_board(board)
     return Study(name=str(st.get("name", Path(source).stem)), n_images=n, board=board,
-                 attack_seed=_int(st.get("attack_seed", 0), "study.attack_seed"), train=train, axes=axes,
+                 attack_seed=_int(st.get("attack_seed", 0), "study.attack_seed"), strict=_bool(st, "strict"),
+                 train=train, axes=axes,
                  attacks=attacks, excludes=list(excludes), cells=cells, source=source)
+
+
+def _bool(table: dict, key: str) -> bool:
+    v = table.get(key, False)
+    if not isinstance(v, bool):
+        raise UsageError(f"study.{key}: expected true or false, got {v!r}")
+    return v
 
 
 def _check_board(board: str) -> None:
