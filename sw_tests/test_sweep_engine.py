@@ -157,3 +157,25 @@ def test_failing_cell_is_recorded_and_the_sweep_goes_on(smoke, tmp_path):
 
 def _diff(a, b):
     return [{k: (x[k], y.get(k)) for k in x if x[k] != y.get(k)} for x, y in zip(a, b) if x != y][:3]
+
+
+def test_report_command(smoke, tmp_path):
+    results, _, _ = smoke
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    r = subprocess.run([sys.executable, "-m", "hashhls.cli", "sweep", "report", str(copy)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    text = (copy / "report.md").read_text()
+    for png in ("success_vs_compression.png", "success_vs_precision.png", "accuracy_vs_compression.png",
+                "transfer_mnist-mlp.png"):
+        assert (copy / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({png})" in text
+    table = [line for line in text.splitlines() if line.startswith("| mnist-mlp |")]
+    assert len(table) == 12  # one line per cell of the smoke study (no axis is pooled there)
+    # the csim column of the report is the table's csim success, pooled over nothing
+    rows = read_table(copy)
+    fgsm = next(r for r in rows if r["target"] == "csim" and r["site"] == "hashed" and r["eps"] == 0.1
+                and r["compression"] == 32)
+    line = next(t for t in table if "| 32 |" in t and "| hashed | fgsm eps 0.1 |" in t)
+    assert line.rstrip(" |").endswith(f"{100 * fgsm['successes'] / fgsm['eligible']:.1f}%")

@@ -68,8 +68,21 @@ def _sorted_sites(sites) -> list[str]:
     return sorted(sites, key=lambda s: SITE_ORDER.index(s) if s in SITE_ORDER else 99)
 
 
+def main_precision(rows: list[dict]) -> str:
+    """The precision the compression plots show (``auto`` if the study has it, else the most common one)."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        counts[r["precision"]] += 1
+    return "auto" if "auto" in counts else max(counts, key=counts.get)
+
+
+def _short(precision: str) -> str:
+    return precision.replace(",AP_RND_CONV,AP_SAT", "")
+
+
 def plot_success_vs_compression(rows: list[dict], path: Path) -> bool:
-    hw = [r for r in rows if r["target"] == HARDWARE]
+    prec = main_precision(rows) if rows else None
+    hw = [r for r in rows if r["target"] == HARDWARE and r["precision"] == prec]
     if not hw:
         return False
     plt = _plt()
@@ -90,7 +103,7 @@ def plot_success_vs_compression(rows: list[dict], path: Path) -> bool:
         ax.set_xscale("log", base=2)
         comps = sorted({r["compression"] for r in hw})
         ax.set_xticks(comps, [f"{c:g}" for c in comps])
-        ax.set_title(f"crafted on {site}")
+        ax.set_title(f"crafted on {site} (precision {_short(prec)})")
         ax.set_xlabel("compression (virtual / stored weights)")
         ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
@@ -108,7 +121,18 @@ def plot_success_vs_compression(rows: list[dict], path: Path) -> bool:
 
 
 def plot_success_vs_precision(rows: list[dict], path: Path) -> bool:
+    # only cells that exist at every precision, so that each bar pools the same models and attacks
     hw = [r for r in rows if r["target"] == HARDWARE]
+    all_prec = {r["precision"] for r in hw}
+
+    def others(r):
+        return (r["model"], r["compression"], r["gi"], r["seed"], r["hash_seed"], r["reuse_factor"], r["site"],
+                _attack(r))
+
+    seen: dict = defaultdict(set)
+    for r in hw:
+        seen[others(r)].add(r["precision"])
+    hw = [r for r in hw if seen[others(r)] == all_prec]
     if not hw:
         return False
     plt = _plt()
@@ -121,8 +145,9 @@ def plot_success_vs_precision(rows: list[dict], path: Path) -> bool:
         xs = [j + (i - (len(attacks) - 1) / 2) * width for j in range(len(precisions))]
         ys = [100 * (rate.get((atk, p)) or 0.0) for p in precisions]
         ax.bar(xs, ys, width=width, label=f"{atk[0]} on {atk[1]}", color=plt.cm.tab20(i % 20))
-    ax.set_xticks(range(len(precisions)), [p.replace(",AP_RND_CONV,AP_SAT", "") for p in precisions])
+    ax.set_xticks(range(len(precisions)), [_short(p) for p in precisions])
     ax.set_xlabel("build precision ('auto' = profiled per layer)")
+    ax.set_title(f"cells built at every precision ({len({others(r) for r in hw})} per bar)")
     ax.set_ylabel("attack success on csim (%)")
     ax.set_ylim(0, 103)
     ax.grid(alpha=0.3, axis="y")
@@ -133,7 +158,8 @@ def plot_success_vs_precision(rows: list[dict], path: Path) -> bool:
 
 
 def plot_accuracy_vs_compression(rows: list[dict], path: Path) -> bool:
-    ok = [r for r in rows if r["target"] in ("hashed float", HARDWARE)]
+    prec = main_precision(rows) if rows else None
+    ok = [r for r in rows if r["target"] in ("hashed float", HARDWARE) and r["precision"] == prec]
     if not ok:
         return False
     plt = _plt()
@@ -153,6 +179,7 @@ def plot_accuracy_vs_compression(rows: list[dict], path: Path) -> bool:
     ax.set_xticks(comps, [f"{c:g}" for c in comps])
     ax.set_xlabel("compression (virtual / stored weights)")
     ax.set_ylabel(f"clean accuracy (%), first {ok[0]['n_images']} test images")
+    ax.set_title(f"float model and csim (precision {_short(prec)})")
     ax.grid(alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.tight_layout()
@@ -165,7 +192,9 @@ def plot_transfer(rows: list[dict], model: str, path: Path) -> bool:
     if not mine:
         return False
     plt = _plt()
-    rate = _pool(mine, lambda r: ((r["compression"], r["gi"], SITE_ORDER.index(r["site"]), _attack(r)), r["target"]))
+    many = len({r["precision"] for r in mine}) > 1
+    rate = _pool(mine, lambda r: ((r["compression"], r["gi"], _short(r["precision"]) if many else "",
+                                   SITE_ORDER.index(r["site"]), _attack(r)), r["target"]))
     row_keys = sorted({k[0] for k in rate})
     targets = [t for t in TARGETS if any(k[1] == t for k in rate)]
     import numpy as np
@@ -180,7 +209,8 @@ def plot_transfer(rows: list[dict], model: str, path: Path) -> bool:
                         color="white" if m[i, j] > 55 else "black")
     ax.set_xticks(range(len(targets)), [f"on {t}" for t in targets])
     ax.set_yticks(range(len(row_keys)),
-                  [f"c{c:g} GI {g}: {a} crafted on {SITE_ORDER[s]}" for c, g, s, a in row_keys], fontsize=7)
+                  [f"c{c:g} GI {g}{' ' + p if p else ''}: {a} crafted on {SITE_ORDER[s]}" for c, g, p, s, a in row_keys],
+                  fontsize=7)
     ax.set_title(f"{model}: attack success (%) where replayed")
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label="success (%)")
     fig.tight_layout()
@@ -221,7 +251,7 @@ def render_markdown(rows: list[dict], plots: list[str], study: dict) -> str:
     acc = _mean(ok, lambda r: (key(r), r["target"]), "clean_accuracy")
     for k in sorted({k for k, _ in rate}):
         model, comp, gi, prec, site, atk = k
-        lines.append("| " + " | ".join([model, f"{comp:g}", gi, prec.replace(",AP_RND_CONV,AP_SAT", ""),
+        lines.append("| " + " | ".join([model, f"{comp:g}", gi, _short(prec),
                                         SITE_ORDER[site], atk, _pct(acc.get((k, "hashed float"))),
                                         _pct(acc.get((k, HARDWARE))),
                                         *(_pct(rate.get((k, t))) for t in TARGETS)]) + " |")

@@ -19,8 +19,10 @@ replay       ``adversarial.replay.replay_build`` on every target       ``replay.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
+import logging
 import os
 import resource
 import socket
@@ -162,14 +164,36 @@ def run_stage(spec_dict: dict, results: str) -> dict:
     upstream = [entry_dir(results_dir, _dep_kind(spec, i).value, k) for i, k in enumerate(spec.deps)]
     writer = StageWriter(results_dir, spec.kind.value, spec.key)
     t0, started = time.perf_counter(), time.time()
+    with _captured_warnings() as warnings:
+        try:
+            info = _RUNNERS[spec.kind](spec.config, upstream, writer.tmp)
+            seconds = time.perf_counter() - t0
+            return writer.commit({"kind": spec.kind.value, "config": spec.config, "deps": list(spec.deps),
+                                  "info": info, "warnings": warnings, "seconds": seconds, "started": started,
+                                  "finished": time.time(), "host": socket.gethostname(), "pid": os.getpid(),
+                                  "peak_rss_mb": _peak_rss_mb()})
+        finally:
+            writer.abort()
+
+
+@contextlib.contextmanager
+def _captured_warnings():
+    """hashhls' log warnings of one stage, kept for its record instead of printed over the progress bar."""
+    messages: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("hashhls")
+    handler, old = _Keep(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
     try:
-        info = _RUNNERS[spec.kind](spec.config, upstream, writer.tmp)
-        seconds = time.perf_counter() - t0
-        return writer.commit({"kind": spec.kind.value, "config": spec.config, "deps": list(spec.deps),
-                              "info": info, "seconds": seconds, "started": started, "finished": time.time(),
-                              "host": socket.gethostname(), "pid": os.getpid(), "peak_rss_mb": _peak_rss_mb()})
+        yield messages
     finally:
-        writer.abort()
+        logger.removeHandler(handler)
+        logger.propagate = old
 
 
 def _dep_kind(spec: StageSpec, i: int) -> StageKind:
