@@ -87,6 +87,9 @@ class LocalExecutor:
         return [(h, h.exception(), None if h.exception() else h.result()) for h in done]
 
     def shutdown(self, cancel: bool = False) -> None:
+        if cancel:  # interrupted: stop the running stages now (their temporary directories are cleaned next run)
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
