@@ -61,15 +61,27 @@ def load() -> str:
     return f"{a:.2f} / {b:.2f} / {c:.2f}"
 
 
-def by_hand(plan, work: Path) -> tuple[float, dict[str, float]]:
-    """The same stages through the same stage functions, one after another in this process, no cache."""
+def by_hand(quick: bool, work: Path) -> tuple[float, dict[str, float]]:
+    """The same stages run by hand: a fresh process set up as a worker is (one thread for torch, OpenMP and
+    onnxruntime, set before anything is imported), calling the stage functions one after another, no cache."""
+    import subprocess
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    out = subprocess.run([sys.executable, __file__, "--by-hand", str(work)] + (["--quick"] if quick else []),
+                         env=env, capture_output=True, text=True, check=True)
+    d = json.loads(out.stdout.strip().splitlines()[-1])
+    return d["total"], d["per_kind"]
+
+
+def _by_hand_here(quick: bool, work: Path) -> dict:
     import torch
 
-    from hashhls.sweep.stages import _RUNNERS, StageKind, worker_setup
+    from hashhls.sweep import parse_study
+    from hashhls.sweep.stages import _RUNNERS, StageKind, plan
 
-    worker_setup()
     torch.set_num_threads(1)
-    order = sorted(plan.stages.values(), key=lambda s: list(StageKind).index(s.kind))
+    dag = plan(parse_study(study_text(quick), "sweep-scale"))
+    order = sorted(dag.stages.values(), key=lambda s: list(StageKind).index(s.kind))
     dirs: dict[str, Path] = {}
     per_kind: dict[str, float] = defaultdict(float)
     t0 = time.perf_counter()
@@ -80,7 +92,7 @@ def by_hand(plan, work: Path) -> tuple[float, dict[str, float]]:
         _RUNNERS[spec.kind](spec.config, [dirs[d] for d in spec.deps], out)
         per_kind[spec.kind.value] += time.perf_counter() - t
         dirs[spec.key] = out
-    return time.perf_counter() - t0, dict(per_kind)
+    return {"total": time.perf_counter() - t0, "per_kind": dict(per_kind)}
 
 
 def engine_run(study, results: Path, engine: str, workers: int) -> dict:
@@ -110,7 +122,11 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="a small study (checks the script runs)")
     ap.add_argument("-o", "--output", default=str(ROOT / "bench" / "results" / "sweep_scale.md"))
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--by-hand", metavar="DIR", help=argparse.SUPPRESS)  # the by-hand baseline's own process
     args = ap.parse_args(argv)
+    if args.by_hand:
+        print(json.dumps(_by_hand_here(args.quick, Path(args.by_hand))))
+        return 0
 
     from hashhls.sweep import parse_study
     from hashhls.sweep.results import comparable
@@ -128,7 +144,7 @@ def main(argv=None) -> int:
         print(f"{engine} x{workers}: {runs[-1]['wall']:.1f} s", file=sys.stderr)
         if hand is None:  # right after the 1-worker run, so that both see about the same machine load
             hand_load = load()
-            hand, hand_kinds = by_hand(dag, work / "hand")
+            hand, hand_kinds = by_hand(args.quick, work / "hand")
             print(f"by hand: {hand:.1f} s", file=sys.stderr)
     one = runs[0]
     inside = (one["wall"] - one["stage_seconds"]) / len(dag.stages)

@@ -35,7 +35,8 @@ def records(results: Path) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    """The smoke study on the local engine, killed (SIGKILL, as a crash) once a build has finished, then resumed.
+    """The smoke study on the local engine, stopped (SIGTERM, as a batch scheduler or Ctrl-C would) once a build
+    has finished, with stages still running, then resumed.
 
     Returns (results dir, records committed before the kill, the resumed run's SweepResult).
     """
@@ -50,9 +51,14 @@ def smoke(tmp_path_factory):
             if results.is_dir() and any(k.startswith("build/") for k in records(results)):
                 break
             time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGTERM)  # the driver only: it must stop its workers itself
+        rc = proc.wait(timeout=60)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert rc == 130  # 'hashhls: interrupted'
+    time.sleep(1)
     before = records(results)
     assert any(k.startswith("build/") for k in before), "the sweep ended before a build finished"
     resumed = sweep(SMOKE, results, workers=2, progress=False)

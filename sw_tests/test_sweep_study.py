@@ -122,3 +122,10 @@ def test_repo_studies_parse():
     assert 10 <= len(smoke.cells) <= 14
     for path in (ROOT / "studies").glob("*.toml"):
         parse_study(path.read_text(), str(path))
+
+
+def test_sites_are_the_crafting_targets():
+    from hashhls.adversarial.advfile import CRAFTED_ON
+    from hashhls.sweep.study import Site
+
+    assert {s.value for s in Site} == set(CRAFTED_ON)

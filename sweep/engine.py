@@ -76,17 +76,29 @@ class LocalExecutor:
 
     def __init__(self, workers: int) -> None:
         self.slots = workers
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=worker_setup)
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=worker_setup)
 
     def submit(self, spec, results: str):
-        return self.pool.submit(run_stage, spec.to_dict(), results)
+        try:
+            return self.pool.submit(run_stage, spec.to_dict(), results)
+        except cf.process.BrokenProcessPool:
+            # a worker died (killed, out of memory): its stages failed; the others get a fresh pool
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            return self.pool.submit(run_stage, spec.to_dict(), results)
 
     def wait(self, handles: list):
         done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
         return [(h, h.exception(), None if h.exception() else h.result()) for h in done]
 
     def shutdown(self, cancel: bool = False) -> None:
+        if cancel:  # interrupted: stop the running stages now (their temporary directories are cleaned next run)
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 

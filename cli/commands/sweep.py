@@ -40,9 +40,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"unexpected argument {args.report_dir!r} (the results directory goes to -o)")
     if not args.output:
         raise UsageError("hashhls sweep STUDY.toml needs -o RESULTS/ (the results directory)")
+    import signal
+
     from ...sweep import load_study, sweep
 
     study = load_study(args.study)
+
+    def _terminate(signum, frame):  # SIGTERM (a batch scheduler, kill) stops the sweep as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     result = sweep(study, args.output, engine=args.engine, workers=args.workers, address=args.address,
                    progress=not args.no_progress)
     c = result.counts()
