@@ -211,7 +211,7 @@ def test_dense_copy_computes_the_same_function(model, data):
 
 
 def test_registry_and_bad_arguments(model):
-    assert set(ATTACKS) == {"fgsm", "bim", "pgd", "cw", "deepfool", "jsma", "square"}
+    assert set(ATTACKS) == {"fgsm", "bim", "pgd", "cw", "deepfool", "jsma", "square", "autoattack"}
     with pytest.raises(HashhlsError, match="unknown attack"):
         make_attack("nope", model)
     for eps in (0, -0.1, 1.5):
