@@ -216,9 +216,10 @@ def plot_success_vs_eps(results: list[ReplayResult], path: Path) -> bool:
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
     ax.set_title("success vs budget" + (f": {swept[0].label}" if len(swept) == 1 else ""))
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False,
+    # Below the axes, not beside them: labels name files and groups of implementations and would squeeze the data.
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), borderaxespad=0, frameon=False,
               title="evaluated on" if len(swept) == 1 else "file: evaluated on", title_fontsize=7,
-              alignment="left")
+              alignment="left", ncol=1 if len(swept) > 1 else 2)
     fig.tight_layout()
     fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
@@ -257,8 +258,8 @@ def plot_success_vs_l2(results: list[ReplayResult], path: Path) -> bool:
     ax.set_xlim(max(0.0, lo - pad), hi + pad)
     ax.grid(alpha=0.3)
     ax.set_title("budget-free attacks: success vs distortion")
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
-              frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), borderaxespad=0,
+              frameon=False, ncol=2, alignment="left")
     fig.tight_layout()
     fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
@@ -399,8 +400,11 @@ def write_report(out_dir: Path, advs: list[AdvSet], results: list[ReplayResult],
     plot_examples(advs[0], results[0], out_dir / "examples.png")
     plots.append("examples.png")
     where = f"build of {build.model_label}" if build is not None else "every implementation"
+    sizes = {a.n for a in advs}
+    of = f" ({sizes.pop()} inputs per row; success among those each implementation classified correctly)" \
+        if len(sizes) == 1 else ""
     plot_transfer(transfer_matrix(results), out_dir / "transfer_matrix.png",
-                  f"attack success on the {where}")
+                  f"attack success on the {where}{of}")
     plots.append("transfer_matrix.png")
     (out_dir / "report.md").write_text(render_markdown(advs, results, build, plots))
     payload = report_payload(advs, results, build)
