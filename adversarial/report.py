@@ -401,7 +401,7 @@ def write_report(out_dir: Path, advs: list[AdvSet], results: list[ReplayResult],
     plots.append("examples.png")
     where = f"build of {build.model_label}" if build is not None else "every implementation"
     sizes = {a.n for a in advs}
-    of = f" ({sizes.pop()} inputs per row; success among those each implementation classified correctly)" \
+    of = f"\n({sizes.pop()} inputs per row; success among those each implementation classified correctly)" \
         if len(sizes) == 1 else ""
     plot_transfer(transfer_matrix(results), out_dir / "transfer_matrix.png",
                   f"attack success on the {where}{of}")
