@@ -86,6 +86,12 @@ def craft(name: str, model, x: np.ndarray, y: np.ndarray, eps: Sequence[float], 
     eps = [float("nan")] if name.lower() in UNBUDGETED else list(eps)
     if not eps:
         raise UsageError(f"attack {name!r} needs at least one eps")
+    fixed_targets = None
+    if hparams.get("target_mode") == "random":  # a str or TargetMode.RANDOM (a str enum)
+        # Drawn here for the whole set, not per batch by the attack: a batch-level draw restarts the generator
+        # in every batch of ``batch_size``, so sample i and sample i + batch_size got the same offset.
+        fixed_targets = random_targets(y, n_classes(model, x[:1]), int(hparams.get("seed", 0)))
+        hparams = {**hparams, "target_mode": "targeted"}
     advs, queries, targets = [], [], None
     for e in eps:
         kw = dict(hparams) if np.isnan(e) else {**hparams, "eps": e}
@@ -93,7 +99,9 @@ def craft(name: str, model, x: np.ndarray, y: np.ndarray, eps: Sequence[float], 
         parts, qs, ts = [], [], []
         for i in tqdm(range(0, len(x), batch_size), desc=f"{name} eps={e:g}", disable=None if progress else True,
                       leave=False):
-            parts.append(atk(torch.from_numpy(x[i:i + batch_size]), torch.from_numpy(y[i:i + batch_size])).numpy())
+            t = None if fixed_targets is None else torch.from_numpy(fixed_targets[i:i + batch_size])
+            parts.append(atk(torch.from_numpy(x[i:i + batch_size]), torch.from_numpy(y[i:i + batch_size]),
+                             t).numpy())
             if atk.queries is not None:
                 qs.append(atk.queries)
             if atk.targets is not None:
@@ -108,6 +116,20 @@ def craft(name: str, model, x: np.ndarray, y: np.ndarray, eps: Sequence[float], 
             targets = t
     return AdvSet(x.astype(np.float32), y.astype(np.int64), np.stack(advs), np.array(eps, dtype=np.float64),
                   attack=name.lower(), target_labels=targets, queries=np.stack(queries) if queries else None)
+
+
+def random_targets(y: np.ndarray, classes: int, seed: int = 0) -> np.ndarray:
+    """Random target labels, never the true one: a function of the seed and each sample's index in the set."""
+    offsets = np.random.default_rng(seed).integers(1, classes, size=len(y))
+    return ((np.asarray(y, dtype=np.int64) + offsets) % classes).astype(np.int64)
+
+
+def n_classes(model, x: np.ndarray) -> int:
+    """How many logits ``model`` (torch module or numpy predict function) returns."""
+    if isinstance(model, nn.Module):
+        with torch.no_grad():
+            return int(model(torch.from_numpy(np.ascontiguousarray(x))).shape[1])
+    return int(np.asarray(model(x)).shape[1])
 
 
 def labels_of(model, x: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ Plots (each written only when it has something to show):
 
 * ``success_vs_eps.png``: success against the L-inf budget, for files with two or more budgets; one line per
   (file, implementation), colour per implementation, marker and line style per file, legend outside the axes;
+  implementations with identical success share one line, labelled ``csim = emulator = ...``;
 * ``success_vs_l2.png``: budget-free attacks (CW-L2, DeepFool, JSMA): success against mean L2 distortion;
 * ``examples.png``: clean / adversarial / perturbation, csim successes and float-vs-csim disagreements first,
   the perturbations on one shared colour scale with a colour bar;
@@ -25,14 +26,13 @@ import numpy as np
 from .advfile import AdvSet, _strict
 from .replay import TARGET_ORDER, BuildInfo, ReplayResult
 
-#: Line style / marker shape per file (cycled); colour and marker size per implementation. Implementations that
-#: agree draw on top of each other, so their markers are hollow rings of decreasing size: a coincidence shows
-#: as concentric rings rather than hiding a line.
+#: Line style / marker shape per file (cycled); colour per implementation. Implementations whose success is
+#: identical are drawn as one line labelled ``csim = emulator = ...`` (:func:`agreeing_groups`): overlapping lines
+#: would otherwise hide each other.
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 _STYLES = ("-", "--", ":", "-.")
 _COLOURS = {"dense float": "#1b9e77", "hashed float": "#d95f02", "onnxruntime": "#7570b3", "emulator": "#e7298a",
             "csim": "#222222"}
-_SIZES = {"dense float": 12, "hashed float": 10, "onnxruntime": 8, "emulator": 6, "csim": 3.5}
 _PHRASE = {"dense": "dense float model", "hashed": "hashed float model", "fixed": "fixed-point twin",
            "csim": "C simulation (queries only)"}
 PLOTS = ("success_vs_eps.png", "success_vs_l2.png", "examples.png", "transfer_matrix.png")
@@ -166,28 +166,60 @@ def _plt():
     return plt
 
 
+def agreeing_groups(result: ReplayResult) -> list[tuple[list[str], list[float | None]]]:
+    """Implementations whose success is identical at every budget, grouped: ``([names], success per budget)``.
+
+    Identical curves would hide each other in a plot; drawn once and labelled ``csim = emulator = ...`` they stay
+    readable, and the label says which implementations agree. Groups and members follow the targets' order.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for name in _ordered([t.name for t in result.targets]):
+        rates = _by_name(result)[name].success_rate
+        key = tuple(None if v is None else round(float(v), 12) for v in rates)
+        groups.setdefault(key, []).append(name)
+    return [(names, list(key)) for key, names in groups.items()]
+
+
+def _group_label(names: list[str]) -> str:
+    return " = ".join(sorted(names, key=lambda n: n != "csim"))  # csim first: the number the report is about
+
+
+def _group_style(names: list[str]) -> dict:
+    """Colour and marker fill of a group: csim's (solid, drawn on top) if it is a member, else its first member's."""
+    lead = "csim" if "csim" in names else names[0]
+    csim = lead == "csim"
+    return dict(color=_COLOURS.get(lead), markerfacecolor=_COLOURS.get(lead) if csim else "white",
+                markeredgewidth=1.3, linewidth=1.8 if csim else 1.2, zorder=3 if csim else 2)
+
+
 def plot_success_vs_eps(results: list[ReplayResult], path: Path) -> bool:
-    """Success vs budget for files with 2+ budgets; False (nothing written) if there are none."""
+    """Success vs budget for files with 2+ budgets; False (nothing written) if there are none.
+
+    One line per (file, group of implementations that agree), colour per implementation (csim's if it is in the
+    group), marker and line style per file, the legend outside the axes.
+    """
     swept = [r for r in results if r.budgeted and len(r.eps) >= 2]
     if not swept:
         return False
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for k, r in enumerate(swept):
-        for t in sorted(r.targets, key=lambda t: _ordered([x.name for x in r.targets]).index(t.name)):
-            ys = [np.nan if s is None else 100 * s for s in t.success_rate]
-            csim = t.name == "csim"
+        for names, rates in agreeing_groups(r):
+            ys = [np.nan if s is None else 100 * s for s in rates]
+            label = _group_label(names)
             ax.plot(r.eps, ys, marker=_MARKERS[k % len(_MARKERS)], linestyle=_STYLES[k % len(_STYLES)],
-                    color=_COLOURS.get(t.name), markersize=_SIZES.get(t.name, 5),
-                    markerfacecolor=_COLOURS.get(t.name) if csim else "none", markeredgewidth=1.2,
-                    linewidth=1.6 if csim else 1.0, alpha=0.95, zorder=3 if csim else 2,
-                    label=f"{r.label} -> {t.name}" if len(swept) > 1 else t.name)
+                    markersize=6, alpha=0.95, label=f"{r.label}: {label}" if len(swept) > 1 else label,
+                    **_group_style(names))
+    ax.set_xticks(sorted({e for r in swept for e in r.eps}))
     ax.set_xlabel("L-inf budget eps")
     ax.set_ylabel("attack success (%)")
     ax.set_ylim(-3, 103)
     ax.grid(alpha=0.3)
     ax.set_title("success vs budget" + (f": {swept[0].label}" if len(swept) == 1 else ""))
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
+    # Below the axes, not beside them: labels name files and groups of implementations and would squeeze the data.
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), borderaxespad=0, frameon=False,
+              title="evaluated on" if len(swept) == 1 else "file: evaluated on", title_fontsize=7,
+              alignment="left", ncol=1 if len(swept) > 1 else 2)
     fig.tight_layout()
     fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
@@ -195,29 +227,29 @@ def plot_success_vs_eps(results: list[ReplayResult], path: Path) -> bool:
 
 
 def plot_success_vs_l2(results: list[ReplayResult], path: Path) -> bool:
-    """Budget-free attacks: success vs mean L2, one marker per file, one colour per implementation."""
+    """Budget-free attacks: success vs mean L2, one marker shape per file, one colour per group of implementations
+    that agree (labelled ``csim = emulator = ...``)."""
     free = [r for r in results if not r.budgeted]
     if not free:
         return False
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    seen_targets = set()
-    for k, r in enumerate(free):
-        for t in r.targets:
-            for i, l2 in enumerate(r.l2):
-                s = t.success_rate[i]
-                csim = t.name == "csim"
-                ax.plot([l2], [np.nan if s is None else 100 * s], marker=_MARKERS[k % len(_MARKERS)], linestyle="",
-                        markersize=_SIZES.get(t.name, 5), color=_COLOURS.get(t.name), markeredgewidth=1.2,
-                        markerfacecolor=_COLOURS.get(t.name) if csim else "none", zorder=3 if csim else 2)
-            seen_targets.add(t.name)
     from matplotlib.lines import Line2D
 
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
     handles = [Line2D([], [], marker=_MARKERS[k % len(_MARKERS)], linestyle="", color="gray",
                       markerfacecolor="none", label=r.label) for k, r in enumerate(free)]
-    handles += [Line2D([], [], marker="o", linestyle="", color=_COLOURS.get(n), markersize=_SIZES.get(n, 5),
-                       markerfacecolor=_COLOURS.get(n) if n == "csim" else "none", label=n)
-                for n in _ordered(seen_targets)]
+    seen = {}
+    for k, r in enumerate(free):
+        for names, rates in agreeing_groups(r):
+            style = _group_style(names)
+            style.pop("linewidth")
+            for l2, s in zip(r.l2, rates):
+                ax.plot([l2], [np.nan if s is None else 100 * s], marker=_MARKERS[k % len(_MARKERS)], linestyle="",
+                        markersize=7, **style)
+            seen.setdefault(_group_label(names), names)
+    handles += [Line2D([], [], marker="o", linestyle="", markersize=6, label=label,
+                       **{k: v for k, v in _group_style(names).items() if k not in ("linewidth", "zorder")})
+                for label, names in seen.items()]
     ax.set_xlabel("mean L2 distortion")
     ax.set_ylabel("attack success (%)")
     ax.set_ylim(-3, 103)
@@ -226,8 +258,8 @@ def plot_success_vs_l2(results: list[ReplayResult], path: Path) -> bool:
     ax.set_xlim(max(0.0, lo - pad), hi + pad)
     ax.grid(alpha=0.3)
     ax.set_title("budget-free attacks: success vs distortion")
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
-              frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.16), borderaxespad=0,
+              frameon=False, ncol=2, alignment="left")
     fig.tight_layout()
     fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
@@ -235,7 +267,8 @@ def plot_success_vs_l2(results: list[ReplayResult], path: Path) -> bool:
 
 
 def pick_examples(adv: AdvSet, result: ReplayResult, k: int, eps_index: int = -1) -> list[int]:
-    """Indices to show: float-vs-csim disagreements first, then csim successes, then the rest (input order)."""
+    """Indices to show: float-vs-csim disagreements (csim successes among them first), then csim successes, then
+    the rest (input order); when both kinds exist, disagreements fill at most half of ``k``."""
     from .replay import success_mask
 
     by = _by_name(result)
@@ -244,8 +277,15 @@ def pick_examples(adv: AdvSet, result: ReplayResult, k: int, eps_index: int = -1
     pa_ref = np.asarray(ref.pred_adv[eps_index])
     disagree = pa_ref != np.asarray(fl.pred_adv[eps_index])
     _, success = success_mask(np.asarray(ref.pred_clean), pa_ref, adv.y, adv.target_labels)
-    order = sorted(range(adv.n), key=lambda i: (not disagree[i], not success[i], i))
-    return order[:k]
+    dis = [i for i in range(adv.n) if disagree[i] and success[i]] + [i for i in range(adv.n) if disagree[i]
+                                                                     and not success[i]]
+    won = [i for i in range(adv.n) if success[i] and not disagree[i]]
+    # Both kinds on the figure when both exist: disagreements take at most half of it if csim successes could
+    # fill the rest, then whatever is left in the same order.
+    first = dis[:max(k - len(won), (k + 1) // 2)]
+    chosen = first + won[:k - len(first)]
+    rest = [i for i in dis + won + list(range(adv.n)) if i not in set(chosen)]
+    return (chosen + list(dict.fromkeys(rest)))[:k]
 
 
 def plot_examples(adv: AdvSet, result: ReplayResult, path: Path, k: int = 8, eps_index: int = -1) -> None:
@@ -278,20 +318,37 @@ def plot_examples(adv: AdvSet, result: ReplayResult, path: Path, k: int = 8, eps
         if ref is not None and fl is not None and ref.pred_adv[eps_index][j] != fl.pred_adv[eps_index][j]:
             title += "\nfloat != csim"
         axes[0, col].set_title(title, fontsize=7)
-        labels = "\n".join(f"{t.name}: {t.pred_clean[j]}->{t.pred_adv[eps_index][j]}" for t in targets)
-        axes[2, col].set_xlabel(labels, fontsize=6)
+        axes[2, col].set_xlabel(_prediction_lines(targets, j, eps_index), fontsize=6)
     axes[0, 0].set_ylabel("clean")
     axes[1, 0].set_ylabel("adversarial")
     axes[2, 0].set_ylabel("perturbation")
+    fig.text(0.01, 0.01, "labels: clean->adversarial prediction; " + ", ".join(
+        f"{_SHORT.get(t.name, t.name)} = {t.name}" for t in targets if _SHORT.get(t.name, t.name) != t.name),
+        fontsize=6, color="0.3")
     eps = result.eps[eps_index]
     budget = f"eps={eps:g}" if eps is not None else f"mean L2 {result.l2[eps_index]:.2f}"
-    fig.suptitle(f"{result.label}, {budget} (float != csim and csim successes first)", fontsize=9)
+    n_dis = 0 if ref is None or fl is None else int(np.sum(np.asarray(ref.pred_adv[eps_index])
+                                                            != np.asarray(fl.pred_adv[eps_index])))
+    fig.suptitle(f"{result.label}, {budget}: float and csim disagree on {n_dis} of {adv.n}; "
+                 "shown: those first, then csim successes", fontsize=9)
     fig.tight_layout(rect=(0, 0, 0.9, 1))
     cax = fig.add_axes((0.915, 0.08, 0.012, 0.24))
     fig.colorbar(im, cax=cax)
     cax.set_title("x_adv - x", fontsize=7)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+#: short names under the example images (a column is 1.4 inches wide)
+_SHORT = {"dense float": "dense", "hashed float": "float", "onnxruntime": "ORT", "emulator": "emu", "csim": "csim"}
+
+
+def _prediction_lines(targets, j: int, eps_index: int) -> str:
+    """``clean->adversarial`` per implementation; implementations that agree share a line, csim's first."""
+    lines: dict[str, list[str]] = {}
+    for t in sorted(targets, key=lambda t: t.name != "csim"):
+        lines.setdefault(f"{t.pred_clean[j]}->{t.pred_adv[eps_index][j]}", []).append(_SHORT.get(t.name, t.name))
+    return "\n".join(f"{', '.join(names)}: {pred}" for pred, names in lines.items())
 
 
 def plot_transfer(matrix: dict[str, dict[str, float | None]], path: Path, title: str) -> None:
@@ -343,8 +400,11 @@ def write_report(out_dir: Path, advs: list[AdvSet], results: list[ReplayResult],
     plot_examples(advs[0], results[0], out_dir / "examples.png")
     plots.append("examples.png")
     where = f"build of {build.model_label}" if build is not None else "every implementation"
+    sizes = {a.n for a in advs}
+    of = f"\n({sizes.pop()} inputs per row; success among those each implementation classified correctly)" \
+        if len(sizes) == 1 else ""
     plot_transfer(transfer_matrix(results), out_dir / "transfer_matrix.png",
-                  f"attack success on the {where}")
+                  f"attack success on the {where}{of}")
     plots.append("transfer_matrix.png")
     (out_dir / "report.md").write_text(render_markdown(advs, results, build, plots))
     payload = report_payload(advs, results, build)

@@ -129,7 +129,7 @@ def attack(model: ModelLike | Build = None, name: str = "fgsm", eps: float | Seq
 
     Args:
         model: a hashhls checkpoint, None (the build's model, else the bundled one), or a :class:`Build`.
-        name: fgsm, bim, pgd, cw, deepfool, jsma or square.
+        name: fgsm, bim, pgd, cw, deepfool, jsma, square or autoattack.
         eps: one L-inf budget or several (ignored by the budget-free cw, deepfool, jsma).
         on: ``hashed`` (float model), ``dense`` (its materialisation), ``fixed`` (the twin of ``build``, or an
             in-memory default-precision twin without one) or ``csim`` (query-only attacks on ``build``'s csim).

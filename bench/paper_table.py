@@ -28,6 +28,11 @@ adds cifar-convnet rows: its no-GI model is trained first on the CIFAR-10 python
     python bench/paper_table.py --quick    # CI size: 100 images, shorter attacks
     python bench/paper_table.py --quick -n 30 -o /tmp/t.md   # what sw_tests/test_paper_table.py runs
     python bench/paper_table.py --models lenet5 --cifar ~/cifar-10-batches-py
+
+The naive and black-box columns are also a study, ``studies/paper-table.toml`` (``hashhls sweep``: cached,
+resumable, local or on Ray). This script is not a wrapper over it: its temperature-scaled (adaptive) attacks
+and its transfer column (examples from the undefended model replayed on the GI model) are not sweep cells,
+which replay each set on the build it was crafted from.
 """
 
 from __future__ import annotations

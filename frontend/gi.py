@@ -3,11 +3,16 @@
 From Liu et al., "Security analysis and enhancement of model compressed deep
 learning systems under adversarial attacks", ASP-DAC 2018: a defence that
 reshapes weights or logits so that gradient-based attacks find little usable
-gradient. Two modes:
+gradient. Three modes:
 
 * ``sign``: ``W <- W + eps * sign(W)`` on chosen layers (eps ~ 0.1). For a
   hashed layer this acts on the K bucket weights, which is the same as acting
   on the virtual weights because ``sign(s * w) = s * sign(w)``.
+* ``mult``: ``W <- W + eps * W`` on chosen layers. The one public implementation
+  of GI that could be found (an unattributed TensorFlow/CleverHans file) applies,
+  after training, ``W += 20 * sign(W)`` to the fully connected layers ("original":
+  ``sign:20``, all layers) or ``W += 20 * W`` to the last layer only ("modified":
+  ``mult:20``, layer -1). Biases are left alone, as there.
 * ``scale``: the logits are scaled by ``(1 + eps)`` (eps ~ 10-20), which
   saturates the softmax and flattens the cross-entropy gradient.
 
@@ -35,11 +40,17 @@ WEIGHT_LAYERS = (nn.Linear, nn.Conv2d, HashedLinear, HashedConv2d)
 class GIMode(str, enum.Enum):
     SIGN = "sign"
     SCALE = "scale"
+    MULT = "mult"
+
+    @property
+    def acts_on_weights(self) -> bool:
+        """Whether the mode reshapes chosen weight layers (and so takes a layer selection)."""
+        return self is not GIMode.SCALE
 
 
 @dataclass(frozen=True)
 class GIConfig:
-    """A GI setting: ``mode`` and its ``eps`` (``sign``: around 0.1; ``scale``: around 10-20)."""
+    """A GI setting: ``mode`` and its ``eps`` (``sign``: around 0.1; ``scale``: around 10-20; ``mult``: 20)."""
 
     mode: GIMode
     eps: float
@@ -51,12 +62,12 @@ class GIConfig:
 
     @classmethod
     def parse(cls, text: str) -> GIConfig:
-        """Parse ``sign:0.1`` / ``scale:15``."""
+        """Parse ``sign:0.1`` / ``scale:15`` / ``mult:20``."""
         mode, sep, eps = str(text).partition(":")
         try:
             return cls(GIMode(mode.strip().lower()), float(eps) if sep else _DEFAULT_EPS[GIMode(mode.strip().lower())])
         except ValueError as e:
-            raise ValueError(f"bad GI setting {text!r}: expected sign:EPS or scale:EPS ({e})") from None
+            raise ValueError(f"bad GI setting {text!r}: expected sign:EPS, scale:EPS or mult:EPS ({e})") from None
 
     def to_dict(self) -> dict:
         return {"mode": self.mode.value, "eps": self.eps}
@@ -66,7 +77,7 @@ class GIConfig:
         return None if d is None else cls(GIMode(d["mode"]), float(d["eps"]))
 
 
-_DEFAULT_EPS = {GIMode.SIGN: 0.1, GIMode.SCALE: 15.0}
+_DEFAULT_EPS = {GIMode.SIGN: 0.1, GIMode.SCALE: 15.0, GIMode.MULT: 20.0}
 
 
 class GISign(nn.Module):
@@ -78,6 +89,20 @@ class GISign(nn.Module):
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         return w + self.eps * torch.sign(w)
+
+
+class GIMult(nn.Module):
+    """Weight parametrization ``w -> w + eps * w`` (register on a layer's ``weight``)."""
+
+    def __init__(self, eps: float) -> None:
+        super().__init__()
+        self.eps = float(eps)
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return w + self.eps * w
+
+
+_WEIGHT_GI = {GIMode.SIGN: GISign, GIMode.MULT: GIMult}
 
 
 class GIScale(nn.Module):
@@ -99,7 +124,7 @@ class GIScale(nn.Module):
 
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:
-    """The layers GI's sign mode can act on, in module order."""
+    """The layers GI's weight modes (sign, mult) can act on, in module order."""
     return [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
 
 
@@ -109,10 +134,10 @@ def apply_gi(model: nn.Sequential, config: GIConfig, layers: list[int] | None = 
     Args:
         model: an ``nn.Sequential`` (the zoo's models are).
         config: mode and eps.
-        layers: for ``sign``, indices into :func:`weight_layers` (default: all).
+        layers: for ``sign`` / ``mult``, indices into :func:`weight_layers` (default: all).
 
     Returns:
-        A new model; ``sign`` adds a weight parametrization to the chosen
+        A new model; ``sign`` / ``mult`` add a weight parametrization to the chosen
         layers, ``scale`` appends a :class:`GIScale`.
     """
     if not isinstance(model, nn.Sequential):
@@ -120,13 +145,13 @@ def apply_gi(model: nn.Sequential, config: GIConfig, layers: list[int] | None = 
     if has_gi(model):
         raise ValueError("model already has gradient inhibition")
     model = copy.deepcopy(model)
-    if config.mode is GIMode.SIGN:
+    if config.mode.acts_on_weights:
         targets = weight_layers(model)
         chosen = range(len(targets)) if layers is None else layers
         for i in chosen:
             if not 0 <= i < len(targets):
                 raise ValueError(f"GI layer index {i} out of range (model has {len(targets)} weight layers)")
-            parametrize.register_parametrization(targets[i], "weight", GISign(config.eps))
+            parametrize.register_parametrization(targets[i], "weight", _WEIGHT_GI[config.mode](config.eps))
     else:
         model.append(GIScale(config.eps))
     return model

@@ -107,7 +107,7 @@ def _show_progress(progress: bool) -> bool:
 
 def train_model(cfg: ModelConfig, train, test=None, epochs: int | None = None,
                 batch_size: int | None = None, lr: float | None = None,
-                seed: int | None = None, augment: bool = True, progress: bool = True):
+                seed: int | None = None, augment: bool = True, progress: bool = True, adversarial=None):
     """Train ``build_model(cfg)`` from scratch.
 
     Args:
@@ -120,6 +120,8 @@ def train_model(cfg: ModelConfig, train, test=None, epochs: int | None = None,
         seed: training seed (init, shuffling, augmentation); default ``cfg.seed``.
         augment: random +-2 pixel shifts.
         progress: tqdm bar per epoch (only on a terminal).
+        adversarial: a :class:`hashhls.frontend.adversarial_training.AdversarialTraining` (PGD adversarial
+            training: every batch replaced by its PGD examples against the model being trained), or None.
 
     Returns:
         ``(model, metrics)``; metrics has ``train_loss``, ``train_accuracy`` (last
@@ -161,6 +163,8 @@ def train_model(cfg: ModelConfig, train, test=None, epochs: int | None = None,
             xb, yb = x[idx], y[idx]
             if augment:
                 xb = random_shift(xb, gen)
+            if adversarial is not None:
+                xb = adversarial.perturb(model, xb, yb, gen)
             out = model(xb)
             loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)
@@ -182,6 +186,7 @@ def train_model(cfg: ModelConfig, train, test=None, epochs: int | None = None,
         "train_samples": len(x), "train_loss": loss_avg, "train_accuracy": acc,
         "epoch_seconds": epoch_seconds, "seconds": time.perf_counter() - t_start,
         "stored_weights": sum(p.numel() for p in model.parameters()),
+        "adversarial": None if adversarial is None else adversarial.to_dict(),
     }
     if test is not None:
         tx, ty = _as_tensors(*test, cfg=cfg, what="test data")

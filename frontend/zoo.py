@@ -94,8 +94,8 @@ class ModelConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= 2**32 - len(sizes):
             raise HashhlsError(f"hash seed must be an integer in [0, {2**32 - len(sizes)}], got {self.seed!r}")
         if self.gi_layers is not None:
-            if self.gi is None or self.gi.mode.value != "sign":
-                raise HashhlsError("GI layers can only be chosen for GI sign mode")
+            if self.gi is None or not self.gi.mode.acts_on_weights:
+                raise HashhlsError("GI layers can only be chosen for the GI weight modes (sign, mult)")
             bad = [i for i in self.gi_layers if not 0 <= int(i) < len(sizes)]
             if bad:
                 raise HashhlsError(f"GI layer index {bad[0]} out of range: {self.name} has {len(sizes)} weight "

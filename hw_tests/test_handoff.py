@@ -148,6 +148,7 @@ def test_build_readme_reports_what_was_verified(default_build, lenet_stream_buil
     assert verification == {"samples": 1000, "inputs": "the first 1000 bundled MNIST training images",
                             "csim_matches": 1000, "tb_samples": TB_SAMPLES}
     assert guard["samples"] == 1000 and guard["warnings"] == [] and guard["agreement"] >= 0.99
+    assert f"{100 * guard['agreement']:.2f}% of 1,000 calibration images" in text
     lenet = (lenet_stream_build / "README.md").read_text()
     assert "design.tcl" not in lenet.split("## What is here")[1].split("## Verified")[0]  # no board: no block design
     assert "NeuralNetworkOverlay" not in lenet

@@ -176,6 +176,27 @@ def test_targeted_pgd_reaches_the_target(model, data):
     assert hit > 0.7
 
 
+def test_random_targets_follow_the_sample_not_the_batch(model, data):
+    """Before: each batch of ``batch_size`` restarted the generator, so samples i and i + batch_size shared a target
+    offset. Now the targets are a function of the seed and the sample's index alone."""
+    from hashhls.adversarial.craft import craft
+
+    x, y = data[0][:40].numpy(), data[1][:40].numpy()
+
+    def targets(batch_size, seed):
+        adv = craft("fgsm", model, x, y, [0.05], batch_size=batch_size, progress=False, target_mode="random",
+                    seed=seed)
+        return adv.target_labels
+
+    t = targets(20, 3)
+    assert (t != y).all() and t.shape == y.shape
+    offsets = (t - y) % 10
+    assert not np.array_equal(offsets[:20], offsets[20:])  # batch 2 does not repeat batch 1
+    assert np.array_equal(targets(40, 3), t) and np.array_equal(targets(7, 3), t)  # the batch size is irrelevant
+    assert not np.array_equal(targets(20, 4), t)  # the seed is not
+    assert len(set(offsets.tolist())) > 3  # spread over the other classes
+
+
 def test_square_is_query_only_and_counts_queries(model, data):
     x, y = data[0][:30], data[1][:30]
     calls = []
@@ -211,7 +232,7 @@ def test_dense_copy_computes_the_same_function(model, data):
 
 
 def test_registry_and_bad_arguments(model):
-    assert set(ATTACKS) == {"fgsm", "bim", "pgd", "cw", "deepfool", "jsma", "square"}
+    assert set(ATTACKS) == {"fgsm", "bim", "pgd", "cw", "deepfool", "jsma", "square", "autoattack"}
     with pytest.raises(HashhlsError, match="unknown attack"):
         make_attack("nope", model)
     for eps in (0, -0.1, 1.5):
@@ -270,7 +291,7 @@ def test_targeted_attack_stores_its_targets_and_prints_the_targeted_rate(tmp_pat
     assert printed == pytest.approx(100 * hit.sum() / eligible.sum(), abs=0.05)
 
 
-def test_attack_refuses_wrong_files_and_never_overwrites(tmp_path):
+def test_attack_refuses_wrong_files_and_never_overwrites(tmp_path, capsys):
     from hashhls.frontend.onnx_export import export_checkpoint
 
     onnx_file = tmp_path / "m.onnx"
@@ -284,15 +305,28 @@ def test_attack_refuses_wrong_files_and_never_overwrites(tmp_path):
              (["attack", "--attack", "square", "--on", "csim", "-n", "4", "-o", tmp_path / "a.npz"], "--build"),
              (["attack", "--attack", "pgd", "--on", "csim", "-n", "4", "-o", tmp_path / "a.npz"], "query-only"),
              (["gi", onnx_file, "--mode", "sign", "--eps", "0.1", "-o", tmp_path / "g.pt"], "is an ONNX file")]
+    # In-process (hashhls.cli.main, as the console script calls it): a subprocess per case cost ~5 s of imports
+    # each. An exception other than a one-line HashhlsError would propagate here and fail the test.
     for args, match in cases:
-        r = _cli(*args)
-        assert r.returncode == 2 and match in r.stderr, (args, r.stderr)
-        assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+        code, err = _cli_in_process(capsys, *args)
+        assert code == 2 and match in err, (args, err)
+        assert err.startswith("hashhls: error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "a.npz").exists() and not (tmp_path / "g.pt").exists()
     (tmp_path / "keep.npz").write_bytes(b"precious")
-    r = _cli("attack", "-n", "4", "-o", tmp_path / "keep.npz")
-    assert r.returncode == 2 and "exists" in r.stderr
+    r = _cli("attack", "-n", "4", "-o", tmp_path / "keep.npz")  # one real process: the console's exit code
+    assert r.returncode == 2 and "exists" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path / "keep.npz").read_bytes() == b"precious"
+
+
+def _cli_in_process(capsys, *args) -> tuple[int, str]:
+    from hashhls.cli.main import main
+
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's usage errors
+        code = e.code
+    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args,match", [(["--eps", "2"], "eps"), (["--attack", "nope"], "unknown attack"),

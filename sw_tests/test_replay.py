@@ -202,3 +202,35 @@ def test_replay_refuses_examples_from_another_model(tmp_path):
     assert check_model(adv, manifest, "build") is None
     r = replay(adv, {"csim": _threshold_model(0.5)}, progress=False, transfer_from=lenet.short)
     assert r.label.startswith(f"transfer from {lenet.short}")
+
+
+def test_examples_show_both_kinds_when_disagreements_abound():
+    """Before: 19 float-vs-csim disagreements filled all 8 panels and no csim success was shown."""
+    from hashhls.adversarial.report import pick_examples
+
+    rng = np.random.default_rng(6)
+    adv = _set(rng, "fgsm", [0.1], n=12)
+    adv.y[:] = 0
+    clean = adv.x_clean
+    fl = lambda x: np.zeros(len(x), int) if x is clean else np.array([1] * 8 + [0, 1, 1, 0])  # noqa: E731
+    hw = lambda x: np.zeros(len(x), int) if x is clean else np.array([0] * 8 + [0, 1, 1, 0])  # noqa: E731
+    r = replay(adv, {"hashed float": fl, "csim": hw}, progress=False)
+    # 0..7 disagree (float fooled, csim not); 9 and 10 fool both; half the panels each, input order within
+    assert pick_examples(adv, r, 4) == [0, 1, 9, 10]
+    assert pick_examples(adv, r, 12)[:10] == [0, 1, 2, 3, 4, 5, 6, 7, 9, 10]  # room for all of both
+
+
+def test_identical_curves_are_drawn_once_and_say_which_agree():
+    from hashhls.adversarial.report import agreeing_groups
+
+    rng = np.random.default_rng(7)
+    adv = _set(rng, "fgsm", [0.05, 0.1], n=10)
+    adv.y[:] = 0
+    clean = adv.x_clean
+    fooled = lambda x: np.zeros(len(x), int) if x is clean else np.ones(len(x), int)  # noqa: E731
+    robust = lambda x: np.zeros(len(x), int)  # noqa: E731
+    r = replay(adv, {"hashed float": fooled, "emulator": robust, "csim": robust}, progress=False)
+    groups = agreeing_groups(r)
+    assert sorted(sorted(g) for g, _ in groups) == [["csim", "emulator"], ["hashed float"]]
+    for names, rates in groups:
+        assert rates == [t.success_rate for t in r.targets if t.name == names[0]][0]

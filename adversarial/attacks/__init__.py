@@ -8,6 +8,7 @@ function, e.g. ``hashhls.codegen.csim.load_build(dir).predict``.
 from __future__ import annotations
 
 from ...core.errors import HashhlsError
+from .autoattack import AutoAttack
 from .base import Attack, TargetMode
 from .cw import CW
 from .deepfool import DeepFool
@@ -17,7 +18,7 @@ from .pgd import BIM, PGD
 from .square import Square
 from ..twin import FixedPointTwin
 
-ATTACKS: dict[str, type[Attack]] = {a.name: a for a in (FGSM, BIM, PGD, CW, DeepFool, JSMA, Square)}
+ATTACKS: dict[str, type[Attack]] = {a.name: a for a in (FGSM, BIM, PGD, CW, DeepFool, JSMA, Square, AutoAttack)}
 
 
 def make_attack(name: str, model, **hparams) -> Attack:

@@ -4,6 +4,6 @@ Modules import their heavy dependencies (torch, hls4ml) inside ``run`` so that
 ``hashhls --help`` stays fast. Order here is the order ``hashhls --help`` lists.
 """
 
-from . import attack, build, csim, export, gi, replay, train, transfer, vivado
+from . import attack, build, csim, export, faults, gi, replay, sweep, train, transfer, vivado
 
-COMMANDS = [train, gi, export, build, csim, vivado, attack, replay, transfer]
+COMMANDS = [train, gi, export, build, csim, vivado, attack, replay, transfer, faults, sweep]

@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("model", metavar="MODEL.pt", nargs="?",
                         help="hashhls checkpoint (default: the model of --build, else the bundled model)")
-    parser.add_argument("--attack", default="fgsm", help="fgsm, bim, pgd, cw, deepfool, jsma, square (default fgsm)")
+    parser.add_argument("--attack", default="fgsm",
+                        help="fgsm, bim, pgd, cw, deepfool, jsma, square, autoattack (APGD-CE + APGD-DLR + Square, "
+                             "first success per input) (default fgsm)")
     parser.add_argument("--eps", type=_eps_list, default=[0.1],
                         help="L-inf budget(s), comma-separated for a sweep (default 0.1; ignored by cw/deepfool/jsma, "
                              "which are reported by their distortion)")

@@ -28,11 +28,15 @@ def _layers(text: str) -> list[int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="MODEL.pt", help="checkpoint written by 'hashhls train'")
-    parser.add_argument("--mode", required=True, choices=("sign", "scale"),
-                        help="sign: w += eps*sign(w) on weight layers; scale: logits *= 1+eps")
-    parser.add_argument("--eps", type=float, required=True, help="GI strength (sign: ~0.1, scale: ~10-20)")
+    parser.add_argument("--mode", required=True, choices=("sign", "scale", "mult"),
+                        help="sign: w += eps*sign(w) on weight layers; scale: logits *= 1+eps; mult: w += eps*w on "
+                             "weight layers (the public GI code's 'modified' setting: --mode mult --eps 20 "
+                             "--layers -1)")
+    parser.add_argument("--eps", type=float, required=True,
+                        help="GI strength (sign: ~0.1, or 20 as the public code; scale: ~10-20; mult: 20)")
     parser.add_argument("--layers", type=_layers, metavar="I,J",
-                        help="sign mode: weight layers to act on, counted from 0 (default: all)")
+                        help="sign / mult: weight layers to act on, counted from 0, negative from the end "
+                             "(-1 = the last) (default: all)")
     parser.add_argument("--data", metavar="DIR", help="dataset directory for the accuracy check "
                                                       "(default: bundled MNIST test set)")
     add_output(parser, "OUT.pt", "checkpoint to write")
@@ -41,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...frontend.checkpoint import checkpoint_metrics, load_checkpoint, save_checkpoint
     from ...frontend.datasets import load_dataset
-    from ...frontend.gi import GIConfig, GIMode, apply_gi
+    from ...frontend.gi import GIConfig, GIMode, apply_gi, weight_layers
     from ...frontend.train import evaluate
     from ...frontend.zoo import ModelConfig
 
@@ -53,14 +57,18 @@ def run(args: argparse.Namespace) -> int:
         gi = GIConfig(GIMode(args.mode), args.eps)
     except ValueError as e:
         raise HashhlsError(f"bad GI setting: {e}") from None
-    if args.layers is not None and gi.mode is not GIMode.SIGN:
-        raise HashhlsError("--layers only applies to --mode sign")
+    if args.layers is not None and not gi.mode.acts_on_weights:
+        raise HashhlsError("--layers only applies to --mode sign and --mode mult")
     model, cfg = load_checkpoint(args.checkpoint)
+    layers = args.layers
+    if layers is not None:  # negative indices count from the last weight layer
+        n = len(weight_layers(model))
+        layers = [i + n if -n <= i < 0 else i for i in layers]
     if cfg.gi is not None:
         raise HashhlsError(f"checkpoint {args.checkpoint} already has gradient inhibition ({cfg.gi.mode.value}:"
                            f"{cfg.gi.eps:g})")
     # Validates the layer indices against the architecture before any work.
-    new_cfg = ModelConfig(cfg.name, cfg.compression, cfg.seed, gi, args.layers)
+    new_cfg = ModelConfig(cfg.name, cfg.compression, cfg.seed, gi, layers)
     x, y = load_dataset(cfg.dataset, args.data, "test")
     before = evaluate(model, x, y)
     gi_model = apply_gi(model, gi, new_cfg.gi_layers)

@@ -36,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="DIR", help="dataset directory: full MNIST IDX files, or CIFAR-10 "
                                                       "python batches for cifar-convnet (default: bundled MNIST)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training images only")
+    parser.add_argument("--adversarial", metavar="pgd:EPS[,STEPS]",
+                        help="PGD adversarial training (Madry et al. 2018): every batch replaced by its L-inf PGD "
+                             "examples (random start, STEPS steps, default 10), crafted through the model's hashed "
+                             "layers; EPS in (0, 1]")
     add_threads(parser)
     add_output(parser, "MODEL.pt", "checkpoint to write")
 
@@ -63,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
             gi = GIConfig.parse(args.gi)
         except ValueError as e:
             raise HashhlsError(str(e)) from None
+    adversarial = None
+    if args.adversarial is not None:
+        from ...frontend.adversarial_training import AdversarialTraining
+
+        adversarial = AdversarialTraining.parse(args.adversarial)
     if args.limit is not None and args.limit < 1:
         raise HashhlsError(f"--limit must be >= 1, got {args.limit}")
     cfg = ModelConfig(args.model, args.compression, args.seed, gi)
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("training %s (compression %g, seed %d) on %d images for %d epochs", cfg.name, cfg.compression,
              args.seed, len(train[1]), epochs)
     model, metrics = train_model(cfg, train, test, epochs=epochs, batch_size=batch_size, lr=lr,
-                                 seed=args.seed, augment=not args.no_augment, progress=True)
+                                 seed=args.seed, augment=not args.no_augment, progress=True, adversarial=adversarial)
     metrics["data"] = "bundled" if args.data is None else str(args.data)
     save_checkpoint(out, model, cfg, metrics)
     log.info("wrote %s (%s stored)", out, stored_words(model))
