@@ -25,6 +25,8 @@ from .boards import Board, load_board
 from .fixed import DEFAULT_PRECISION, FixedType
 from .manifest import BuildManifest, LayerInfo
 from .graph import layer_specs
+from .hls.handlers import input_layout
+from .names import cpp_identifier
 from .ops.registry import op_for_kind
 from .ops.spec import LayerSpec
 from .precision import AUTO, PrecisionPlan, parse_type, plan_precision, profile_table
@@ -66,6 +68,7 @@ class BuildConfig:
     force: bool = False
     compile_csim: bool = True
     progress: bool = True
+    strip_softmax: bool = False  #: remove a Softmax at the output (the predicted class is unchanged)
 
     def validate(self) -> None:
         if not 1 <= int(self.reuse_factor) <= 1_000_000:
@@ -98,15 +101,12 @@ def step_load(s: BuildState) -> None:
 
 
 def step_ingest(s: BuildState) -> None:
-    s.model = ingest_mod.ingest(s.source.model)
+    """The named ingest transformations (:mod:`hashhls.codegen.ingest`), then every node validated by its op
+    table entry, for this build's I/O type too: anything unsupported is refused here, before any C++."""
+    s.model = ingest_mod.ingest(s.source.model, strip_softmax=s.config.strip_softmax)
     s.specs = layer_specs(s.model)
-    if not any(sp.weighted for sp in s.specs):
-        raise HashhlsError("the model has no Gemm, Conv, HashedLinear or HashedConv2d layer to build")
-    out = s.model.graph.output[0]
-    if len(out.type.tensor_type.shape.dim) != 2:
-        # The C++ holds feature maps channels-last; a flat output has one order everywhere.
-        raise HashhlsError(f"the model output {out.name!r} must be flat [batch, n]: add a Flatten after the last "
-                           "feature map")
+    for sp in s.specs:
+        op_for_kind(sp.kind).check_build(sp, s.config.io_type.value)
 
 
 def step_precision(s: BuildState) -> None:
@@ -129,7 +129,7 @@ def step_convert(s: BuildState) -> None:
     register()
     view = Hls4mlView(s.model, s.specs, s.plan, int(s.config.reuse_factor))
     layer_cfg = dict(view.config)
-    layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
+    layer_cfg[view.input_name] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
         "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
                   "Strategy": "Resource"},
@@ -248,15 +248,15 @@ def make_manifest(s: BuildState) -> BuildManifest:
             info.attrs["hash_key"] = layer_key(sp.hash.seed)
         if sp.window is not None:
             info.attrs["window"] = sp.window.to_dict()
-        if rf.get(sp.name) is not None and sp.weighted:
-            info.attrs["reuse_factor"] = int(rf[sp.name])
+        if rf.get(cpp_identifier(sp.name)) is not None and sp.weighted:
+            info.attrs["reuse_factor"] = int(rf[cpp_identifier(sp.name)])
         info.attrs.update(op_for_kind(sp.kind).manifest_attrs(sp))
         layers.append(info)
     shape = input_shape(s.model)
     return BuildManifest(
         board=s.board.name, backend=s.board.backend, io_type=s.config.io_type.value,
         reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=s.specs[-1].n_out,
-        input_layout="NHWC" if any(sp.window for sp in s.specs) else "flat",
+        input_layout=input_layout(s.model, s.specs),
         input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
         source=s.source.label, source_sha256=s.source.sha256, project_hash=project_hash(s.work_dir / "hls"),
         project_name=PROJECT_NAME,

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx_models import dense, hashed, mlp_onnx, relu
 
 from hashhls.codegen import ingest as ing
-from hashhls.core.errors import HashhlsError
+from hashhls.core.errors import HashhlsError, UnsupportedModelError
 
 IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -99,13 +99,25 @@ def test_flow_is_a_sequence_of_transformation_classes():
 
 def test_unsupported_op_names_node_and_op():
     m = mlp_onnx([dense(16, 4)], input_shape=(16,))
-    m.graph.node[1].op_type = "Softmax"
+    m.graph.node[1].op_type = "Erf"
     m.graph.node[1].ClearField("attribute")
     m.graph.node[1].ClearField("input")
     m.graph.node[1].input.append("flat")
-    m.graph.node[1].name = "my_softmax"
-    with pytest.raises(HashhlsError, match=r"unsupported operation 'Softmax' in node 'my_softmax'"):
+    m.graph.node[1].name = "my_erf"
+    with pytest.raises(HashhlsError, match=r"unsupported operation 'Erf' in node 'my_erf'"):
         ing.ingest(m)
+
+
+def test_softmax_at_the_output_needs_strip_softmax():
+    m = mlp_onnx([dense(16, 4)], input_shape=(16,))
+    g = m.graph
+    g.node[-1].output[0] = "logits"
+    g.node.append(helper.make_node("Softmax", ["logits"], [g.output[0].name], name="sm", axis=1))
+    with pytest.raises(UnsupportedModelError, match=r"'sm'.*--strip-softmax"):
+        ing.ingest(m)
+    out = ing.ingest(m, strip_softmax=True)
+    assert [n.op_type for n in out.graph.node] == ["Flatten", "Gemm"]
+    assert out.graph.node[-1].output[0] == out.graph.output[0].name
 
 
 def test_hashed_linear_in_another_domain_is_refused():

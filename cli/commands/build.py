@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--io-type", default="io_parallel", choices=["io_parallel", "io_stream"],
                         help="hls4ml I/O type: io_parallel (arrays) or io_stream (FIFOs between layers, one pixel "
                              "per beat for feature maps; for large feature maps) (default: io_parallel)")
+    parser.add_argument("--strip-softmax", action="store_true",
+                        help="remove a Softmax at the output (the predicted class, the argmax, is unchanged); "
+                             "without it a Softmax is refused")
     parser.add_argument("--no-csim", action="store_true", help="do not compile the C simulation")
     parser.add_argument("--force", action="store_true", help="replace an existing build directory")
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     config = BuildConfig(
         output_dir=out, model=args.model, board=args.board, precision=args.precision,
         layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor, io_type=IOType(args.io_type),
-        force=args.force, compile_csim=not args.no_csim, progress=sys.stderr.isatty(),
+        force=args.force, compile_csim=not args.no_csim, progress=sys.stderr.isatty(), strip_softmax=args.strip_softmax,
     )
     build(config)
     print((out / "summary.md").read_text(), end="")

@@ -152,3 +152,10 @@ class OpDef:
 
     def manifest_attrs(self, spec: LayerSpec) -> dict:
         return {}
+
+    def channels_last(self, spec: LayerSpec) -> bool:
+        """Whether this layer makes the C++ hold feature maps channels-last (hls4ml's layout)."""
+        return self.spatial
+
+    def check_build(self, spec: LayerSpec, io_type: str) -> None:
+        """Refuse (UnsupportedModelError) what hls4ml cannot build with this ``io_type``."""
