@@ -53,7 +53,11 @@ class CheckModel(Transformation):
     """Structural checks: opsets, onnx.checker, one input, one output, no external data."""
 
     def apply(self, model):
-        version = opset_version(model, "")
+        defaults = [int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")]
+        version = defaults[0] if len(defaults) == 1 else None
+        if len(defaults) > 1:
+            raise UnsupportedModelError(f"the model imports the default domain {len(defaults)} times "
+                                        f"(opsets {defaults[:4]})")
         if version not in OPSETS:
             raise UnsupportedModelError(f"the model imports default-domain opset {version}; supported: "
                                         f"{OPSETS.start} to {OPSETS.stop - 1}")
