@@ -34,6 +34,7 @@ RADAR-style group signature, Li et al., DAC 2020), computed on the golden words 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import shutil
@@ -44,12 +45,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from ..codegen.emulator import Emulator, EmuLayer
+from ..codegen.emulator import Emulator
 from ..codegen.fixed import FixedType
 from ..codegen.manifest import BuildManifest
+from ..codegen.ops.base import EmuLayer
+from ..codegen.ops.registry import op_for_kind
 from ..core.errors import HashhlsError, InvalidFileError, UnsupportedModelError, UsageError
 
-WEIGHTED_KINDS = ("dense", "hashed_dense", "conv2d", "hashed_conv2d")
 _EXACT_F64 = 2.0**53
 DEFAULT_GROUP = 16  #: words per checksum group
 
@@ -173,14 +175,14 @@ class WeightStore:
     def from_model(cls, manifest: BuildManifest, model: onnx.ModelProto) -> WeightStore:
         """The store of an in-memory plan (:func:`hashhls.codegen.project.plan_in_memory`): words from the model,
         dense layers in the emulator's order, no weight files (:meth:`write` needs :meth:`from_build`)."""
-        from ..codegen.precision import layer_specs
+        from ..codegen.graph import layer_specs
 
         emu = Emulator.from_model(manifest, model)
         specs = {sp.name: sp for sp in layer_specs(model)}
         infos = {info.name: info for info in manifest.layers}
         layers = []
         for pos, layer in enumerate(emu.layers):
-            if layer.kind not in WEIGHTED_KINDS:
+            if not op_for_kind(layer.kind).weighted:
                 continue
             t = FixedType.parse(infos[layer.name].precision["weight"])
             spec = specs[layer.name]
@@ -217,12 +219,12 @@ class WeightStore:
             if codes.size != count:
                 raise InvalidFileError(f"weights file {fname} holds {codes.size} words, the C++ loads {count}")
             flat = sl.virtual(sl.codes)
-            if sl.kind.startswith("hashed"):
+            if store.base.layers[sl.position].spec.hash is not None:
                 order = sl.index if np.array_equal(codes, sl.codes) else None
             else:
                 layer = store.base.layers[sl.position]
-                fm = next((prev.window for prev in reversed(store.base.layers[:sl.position])
-                           if prev.window is not None), None)
+                fm = next((prev.spec.window for prev in reversed(store.base.layers[:sl.position])
+                           if prev.spec.window is not None), None)
                 order = next((c for c in _layouts(layer, codes.size, fm)
                               if codes.size == flat.size and np.array_equal(codes[c], flat)), None)
             if order is None:
@@ -266,7 +268,7 @@ class WeightStore:
             if np.array_equal(codes[sl.name], sl.codes):
                 continue
             layers[sl.position] = with_weight(layers[sl.position], sl.virtual(codes[sl.name]))
-        return Emulator(self.base.manifest, self.base.input_type, layers)
+        return Emulator(self.base.manifest, self.base.input_type, layers, self.base.input_name)
 
     def copy_build(self, dest: str | Path) -> Path:
         """A copy of the build (with its compiled csim, which reads the weights at run time) to fault."""
@@ -294,7 +296,10 @@ def with_weight(layer: EmuLayer, virtual: np.ndarray) -> EmuLayer:
     bound = int(np.abs(w).sum(axis=1).max(initial=0)) * max(abs(layer.in_type.code_min), abs(layer.in_type.code_max))
     if bound >= 2**62:
         raise HashhlsError(f"layer {layer.name!r}: partial sums may exceed 64 bits after the flips")
-    return dataclasses.replace(layer, weight=w, exact_f64=bound < _EXACT_F64)
+    new = copy.copy(layer)
+    new.weight, new.exact_f64 = w, bound < _EXACT_F64
+    new._weight_t_f64 = np.ascontiguousarray(w.T, dtype=np.float64)
+    return new
 
 
 # -- loss and gradients w.r.t. the stored words ----------------------------------------------------------------
@@ -314,33 +319,35 @@ def word_gradients(store: WeightStore, codes: dict[str, np.ndarray], x: np.ndarr
     """d(mean cross-entropy)/d(code) of every stored word, through the twin's straight-through backward.
 
     The forward values are the emulator's exact codes (the faulty hardware's); each layer's backward is its
-    float op (:data:`hashhls.adversarial.twin.FLOAT_FORWARD`), with the weighted layers' weights written as a
-    function of the stored words so that autograd sums over the ``N*M/K`` virtual weights a word feeds.
+    float op (its op table entry's ``torch_module``, :func:`hashhls.adversarial.twin.float_module`), with the
+    weighted layers' weights written as a function of the stored words so that autograd sums over the ``N*M/K``
+    virtual weights a word feeds.
     """
     import torch
     import torch.nn.functional as F
 
-    from .twin import FLOAT_FORWARD, _straight_through
+    from .twin import _straight_through, float_module
 
     emu = store.emulator(codes=codes)
-    x = emu.check_input(x).reshape(len(x), -1).astype(np.float64)
+    infos = {info.name: info for info in emu.manifest.layers}
+    x = emu.check_input(x).astype(np.float64)
     c = emu.input_type.to_codes(x)
-    h = torch.from_numpy(c * emu.input_type.lsb)
+    h = {emu.input_name: torch.from_numpy(c * emu.input_type.lsb)}
     words = {}
     by_pos = {sl.position: sl for sl in store.layers}
-    for pos, layer in enumerate(emu.layers):
-        new = layer.run(c)
+    for pos, (layer, _xs, new) in enumerate(emu.trace_codes(c)):
+        xs = [h[t] for t in layer.inputs]
         sl = by_pos.get(pos)
         if sl is None:
-            f = FLOAT_FORWARD[layer.kind](layer, h)
+            f = float_module(layer, infos[layer.name])(*xs)
         else:
             wv = torch.tensor(codes[sl.name], dtype=torch.float64, requires_grad=True)
             words[sl.name] = wv
             w = (wv[torch.from_numpy(sl.index)] * torch.from_numpy(sl.sign)).view(layer.weight.shape)
-            f = _weighted_op(layer, h, w * 2.0**-layer.weight_frac)
-        h = _straight_through(f, new, layer.out_type)
-        c = new
-    loss = F.cross_entropy(h, torch.from_numpy(np.asarray(y, dtype=np.int64)))
+            f = _weighted_op(layer, xs[0], w * 2.0**-layer.weight_frac).reshape(len(c), *layer.spec.out_shape)
+        h[layer.output] = _straight_through(f, new, layer.out_type)
+    out = h[emu.layers[-1].output].reshape(len(c), -1)
+    loss = F.cross_entropy(out, torch.from_numpy(np.asarray(y, dtype=np.int64)))
     loss.backward()
     return {name: wv.grad.numpy().copy() for name, wv in words.items()}
 
@@ -352,7 +359,7 @@ def _weighted_op(layer: EmuLayer, x, w):
 
     b = torch.from_numpy(layer.bias.astype(np.float64) * 2.0**-layer.accum.frac)
     if layer.window is None:
-        return x @ w.T + b
+        return x.reshape(len(x), -1) @ w.T + b
     win = layer.window
     x = F.pad(x.view(-1, *win.in_shape), (win.pad_l, win.pad_r, win.pad_t, win.pad_b))
     y = F.conv2d(x, w.view(win.out_c, win.in_c, win.kh, win.kw), b, (win.sh, win.sw))

@@ -81,7 +81,7 @@ class Build:
 def build(model: ModelLike = None, board: str = "pynq-z2", output: str | Path | None = None, *,
           precision: str = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>", layer_precision: Sequence[str] = (),
           reuse_factor: int = 64, io_type: str = "io_parallel", strict: bool = False, csim: bool = True,
-          force: bool = False, progress: bool = False) -> Build:
+          force: bool = False, strip_softmax: bool = False, progress: bool = False) -> Build:
     """Build ``model`` (checkpoint, ONNX file, or None for the bundled default) for ``board``.
 
     Args:
@@ -91,6 +91,7 @@ def build(model: ModelLike = None, board: str = "pynq-z2", output: str | Path | 
         strict: a precision-guard warning is a :class:`PrecisionError` (nothing written).
         csim: compile the C simulation.
         force: replace an existing ``output``.
+        strip_softmax: remove a ``Softmax`` at the output (the predicted class is unchanged).
 
     Returns:
         the :class:`Build`; its summary ends with the precision check.
@@ -108,7 +109,8 @@ def build(model: ModelLike = None, board: str = "pynq-z2", output: str | Path | 
         raise UsageError(f"io_type must be io_parallel or io_stream, got {io_type!r}") from None
     run_build(BuildConfig(output_dir=Path(output), model=None if model is None else Path(model), board=board,
                           precision=precision, layer_precision=list(layer_precision), reuse_factor=reuse_factor,
-                          io_type=io, force=force, compile_csim=csim, progress=progress, strict=strict))
+                          io_type=io, force=force, compile_csim=csim, progress=progress, strict=strict,
+                          strip_softmax=strip_softmax))
     return Build(output)
 
 

@@ -60,7 +60,8 @@ def main() -> int:
             finally:
                 signal.alarm(0)
             counts[kind] += 1
-            by_mutation[label.split(":", 2)[2]][kind] += 1
+            for mutation in label.split(":", 2)[2].split("+"):  # a case counts under each of its mutations
+                by_mutation[mutation][kind] += 1
             if kind == "failure":
                 failures.append(f"{label}: {detail.strip().splitlines()[-1] if detail.strip() else detail}")
             shutil.rmtree(work, ignore_errors=True)
@@ -83,6 +84,8 @@ def main() -> int:
         f"| ... of which C simulation compiled and equal to the emulator bit for bit | {compiled} |",
         f"| **failure** (traceback, multi-line error, partial output, hang, csim != emulator) | "
         f"**{counts['failure']}** |",
+        "",
+        "Per mutation (a case with two mutations counts under both):",
         "",
         "| mutation | refused | built | failure |",
         "|---|---:|---:|---:|",

@@ -138,12 +138,33 @@ def conv2d(x, weight, bias, win: Window2D):
     return y.transpose(0, 2, 1).reshape(len(patches), -1)
 
 
-def maxpool2d(x, win: Window2D):
-    """NCHW max pooling: ``[N, C * out_h * out_w]``."""
+def pool_patches(x, win: Window2D, pad_value=0):
+    """Per-channel pooling windows of an NCHW batch: ``[N, C, out_h * out_w, kh * kw]`` (padding = ``pad_value``)."""
     import numpy as np
 
     x = np.asarray(x).reshape(-1, *win.in_shape)
-    n = len(x)
-    per_channel = im2col(x.reshape(n * win.in_c, 1, win.in_h, win.in_w), Window2D(1, win.in_h, win.in_w, 1, win.kh,
-                                                                               win.kw, win.sh, win.sw))
-    return per_channel.max(axis=2).reshape(n, -1)
+    if win.pad_t or win.pad_b or win.pad_l or win.pad_r:
+        x = np.pad(x, ((0, 0), (0, 0), (win.pad_t, win.pad_b), (win.pad_l, win.pad_r)), constant_values=pad_value)
+    v = np.lib.stride_tricks.sliding_window_view(x, (win.kh, win.kw), axis=(2, 3))
+    v = v[:, :, ::win.sh, ::win.sw][:, :, :win.out_h, :win.out_w]  # [N, C, oh, ow, kh, kw]
+    return v.reshape(len(x), win.in_c, win.out_h * win.out_w, win.kh * win.kw)
+
+
+def pool_counts(win: Window2D):
+    """Input pixels (not padding) under each pooling window: ``[out_h * out_w]``."""
+    import numpy as np
+
+    ones = np.ones((1, 1, win.in_h, win.in_w), dtype=np.int64)
+    return pool_patches(ones, Window2D(1, win.in_h, win.in_w, 1, win.kh, win.kw, win.sh, win.sw, win.pad_t, win.pad_l,
+                                       win.pad_b, win.pad_r)).sum(axis=-1)[0, 0]
+
+
+def maxpool2d(x, win: Window2D, pad_value=None):
+    """NCHW max pooling: ``[N, C * out_h * out_w]``. Padding never wins (``pad_value``: below every input)."""
+    import numpy as np
+
+    x = np.asarray(x)
+    if pad_value is None:
+        pad_value = -np.inf if x.dtype.kind == "f" else np.iinfo(np.int64).min
+    patches = pool_patches(x, win, pad_value)
+    return patches.max(axis=-1).reshape(len(patches), -1)

@@ -22,9 +22,9 @@ from onnx import helper, numpy_helper
 
 from ..core.errors import InvalidFileError, UnsupportedModelError
 from .names import sanitise_identifier
-from .onnx_io import (BATCH_DIM, HASHHLS_DOMAIN, HASHHLS_DOMAIN_VERSION, OPSETS, attr, initializer_map, load_onnx,
-                      op_key, opset_version, printable,
-                      tensor_shapes)
+from .onnx_io import (BATCH_DIM, HASHHLS_DOMAIN, HASHHLS_DOMAIN_VERSION, OPSETS, attr, attr_float, attr_int,
+                      attr_ints, describe, float_array, initializer_map, int_array, load_onnx, op_key,
+                      opset_version, printable, quoted, tensor_array, tensor_shapes)
 from .ops.registry import op_for_node
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,10 @@ _REMOVABLE_OPS = {("", "Identity"), ("", "Dropout")}
 
 
 class Transformation:
-    """One named rewrite of an ONNX model: ``apply(model) -> (model, changed)``."""
+    """One named rewrite of an ONNX model: ``apply(model) -> (model, changed)``; build options as keywords."""
+
+    def __init__(self, **options) -> None:
+        self.options = options
 
     def apply(self, model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool]:
         raise NotImplementedError
@@ -50,7 +53,11 @@ class CheckModel(Transformation):
     """Structural checks: opsets, onnx.checker, one input, one output, no external data."""
 
     def apply(self, model):
-        version = opset_version(model, "")
+        defaults = [int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")]
+        version = defaults[0] if len(defaults) == 1 else None
+        if len(defaults) > 1:
+            raise UnsupportedModelError(f"the model imports the default domain {len(defaults)} times "
+                                        f"(opsets {defaults[:4]})")
         if version not in OPSETS:
             raise UnsupportedModelError(f"the model imports default-domain opset {version}; supported: "
                                         f"{OPSETS.start} to {OPSETS.stop - 1}")
@@ -74,18 +81,103 @@ class CheckModel(Transformation):
 
 
 class RemoveIdentityOps(Transformation):
-    """Drop Identity and (inference-mode) Dropout nodes, rewiring their consumers."""
+    """Drop Identity and (inference-mode) Dropout nodes, rewiring their consumers (or their producer, at the output)."""
 
     def apply(self, model):
         g = model.graph
+        outputs = {o.name for o in g.output}
         for node in g.node:
-            if op_key(node) in _REMOVABLE_OPS:
-                src, dst = node.input[0], node.output[0]
-                if dst in {o.name for o in g.output}:
-                    continue  # keep the graph output's name; rare, left to CheckOps
+            if op_key(node) not in _REMOVABLE_OPS or not node.input or not node.output:
+                continue
+            if op_key(node) == ("", "Dropout") and (any(node.output[1:]) or len(node.input) > 2 and node.input[2]):
+                continue  # a mask output or a training_mode input: left to CheckOps
+            src, dst = node.input[0], node.output[0]
+            if dst in outputs:
+                producer = next((n for n in g.node if src in n.output), None)
+                if producer is None or src in outputs:
+                    continue  # the graph's input (or another output) itself: nothing to rewire
+                for other in g.node:  # the producer writes the graph output's name instead
+                    other.input[:] = [dst if x == src else x for x in other.input]
+                producer.output[:] = [dst if x == src else x for x in producer.output]
+            else:
                 for other in g.node:
                     other.input[:] = [src if x == dst else x for x in other.input]
+            g.node.remove(node)
+            return model, True
+        return model, False
+
+
+class RemoveDeadNodes(Transformation):
+    """Remove nodes none of whose outputs is used (left behind by folds)."""
+
+    def apply(self, model):
+        g = model.graph
+        used = {x for n in g.node for x in n.input} | {o.name for o in g.output}
+        for node in list(g.node):
+            if not any(o in used for o in node.output):
                 g.node.remove(node)
+                return model, True
+        return model, False
+
+
+class FoldConstantTranspose(Transformation):
+    """``Transpose`` of an initializer -> the transposed initializer (older exporters' ``nn.Linear(bias=False)``)."""
+
+    def apply(self, model):
+        g = model.graph
+        inits = initializer_map(model)
+        for node in g.node:
+            if op_key(node) == ("", "Transpose") and node.input and node.input[0] in inits:
+                arr = tensor_array(inits[node.input[0]], describe(node))
+                perm = attr_ints(node, "perm", list(range(arr.ndim - 1, -1, -1)))
+                if sorted(perm) != list(range(arr.ndim)):
+                    raise UnsupportedModelError(f"{describe(node)}: perm {printable(perm, 40)} does not fit a "
+                                                f"{arr.ndim}-D tensor")
+                g.initializer.append(numpy_helper.from_array(np.ascontiguousarray(arr.transpose(perm)),
+                                                             node.output[0]))
+                g.node.remove(node)
+                return model, True
+        return model, False
+
+
+class ReshapeToFlatten(Transformation):
+    """``Reshape`` to a constant ``[batch, -1]`` (``0``, ``1`` or ``-1`` for the batch) or ``[-1, n]`` -> ``Flatten``
+    (``[-1, n]`` flattens a whole sample when n is its size, which InferShapes checks against Flatten's output)."""
+
+    def apply(self, model):
+        g = model.graph
+        inits = initializer_map(model)
+        for node in g.node:
+            if op_key(node) != ("", "Reshape") or len(node.input) != 2 or node.input[1] not in inits:
+                continue
+            shape = int_array(inits[node.input[1]], describe(node)).reshape(-1).tolist()
+            if len(shape) == 2 and ((shape[0] in (0, 1, -1) and shape[1] == -1) or (shape[0] == -1 and shape[1] > 0)):
+                flat = helper.make_node("Flatten", [node.input[0]], list(node.output[:1]), name=node.name, axis=1)
+                g.node.insert(list(g.node).index(node), flat)
+                g.node.remove(node)
+                return model, True
+        return model, False
+
+
+class StripSoftmax(Transformation):
+    """With ``--strip-softmax``: remove a ``Softmax`` over the classes at the output (the argmax is unchanged)."""
+
+    def apply(self, model):
+        if not self.options.get("strip_softmax"):
+            return model, False
+        g = model.graph
+        outputs = {o.name for o in g.output}
+        for node in g.node:
+            if op_key(node) == ("", "Softmax") and node.output[0] in outputs:
+                producer = next((n for n in g.node if node.input[0] in n.output), None)
+                if producer is None:
+                    return model, False
+                producer.output[:] = [node.output[0] if x == node.input[0] else x for x in producer.output]
+                for other in g.node:
+                    other.input[:] = [node.output[0] if x == node.input[0] else x for x in other.input]
+                g.node.remove(node)
+                log.info("--strip-softmax: removed Softmax node %s at the output (the predicted class is unchanged)",
+                         quoted(node.name))
                 return model, True
         return model, False
 
@@ -139,15 +231,16 @@ class MatMulAddToGemm(Transformation):
             for x in n.input:
                 consumers.setdefault(x, []).append(n)
         for node in g.node:
-            if op_key(node) != ("", "MatMul") or node.input[1] not in inits or len(inits[node.input[1]].dims) != 2:
+            if (op_key(node) != ("", "MatMul") or len(node.input) != 2 or node.input[1] not in inits
+                    or len(inits[node.input[1]].dims) != 2):
                 continue
-            w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+            w = float_array(inits[node.input[1]], describe(node)).astype(np.float32)
             out, bias = node.output[0], np.zeros(w.shape[1], np.float32)
             users = consumers.get(out, [])
             add = users[0] if len(users) == 1 and op_key(users[0]) == ("", "Add") else None
             if add is not None:
                 other = add.input[1] if add.input[0] == out else add.input[0]
-                b = numpy_helper.to_array(inits[other]).reshape(-1) if other in inits else None
+                b = float_array(inits[other], describe(add)).reshape(-1) if other in inits else None
                 if b is not None and b.size in (1, w.shape[1]):
                     bias = np.broadcast_to(b.astype(np.float32), (w.shape[1],)).copy()
                     out = add.output[0]
@@ -166,11 +259,16 @@ class MatMulAddToGemm(Transformation):
 class FoldBatchNorm(Transformation):
     """``Conv``/``Gemm`` followed by inference ``BatchNormalization`` -> one ``Conv``/``Gemm`` (folded weights).
 
-    A batch norm after a hashed layer cannot be folded into its K shared weights
-    (each output channel would need its own scale): that is refused, naming the node.
+    Any other batch norm (after a ReLU, a Flatten, a pooling or a hashed layer,
+    whose K shared weights cannot take a per-channel scale) stays, and is built
+    as hls4ml's BatchNormalization layer; one that does nothing (scale 1, bias
+    0) is removed, as hls4ml would.
     """
 
     def apply(self, model):
+        from .ops.base import NodeContext
+        from .ops.normalisation import batchnorm_affine
+
         g = model.graph
         inits = initializer_map(model)
         producers = {o: n for n in g.node for o in n.output}
@@ -178,36 +276,35 @@ class FoldBatchNorm(Transformation):
         for n in g.node:
             for x in n.input:
                 consumers[x] = consumers.get(x, 0) + 1
+        opset = opset_version(model, "") or 0
         for bn in g.node:
-            if op_key(bn) != ("", "BatchNormalization"):
+            if op_key(bn) != ("", "BatchNormalization") or bn.name in self.options.setdefault("kept", set()):
                 continue
+            s, beta = batchnorm_affine(NodeContext(bn, [], inits, opset))
             prev = producers.get(bn.input[0])
-            where = f"BatchNormalization node {bn.name!r}"
-            if prev is not None and prev.domain == HASHHLS_DOMAIN:
-                raise UnsupportedModelError(f"{where} follows hashed layer {prev.name!r}: a per-channel scale cannot be "
-                                   "folded into shared hashed weights (fold it during training)")
-            if len(bn.output) != 1 or int(attr(bn, "training_mode", 0)):
-                raise UnsupportedModelError(f"{where}: only inference-mode batch norm (one output) is supported")
-            if any(name not in inits for name in bn.input[1:5]):
-                raise UnsupportedModelError(f"{where}: scale, bias, mean and variance must be constant initializers")
-            scale, beta, mean, var = (numpy_helper.to_array(inits[n]).astype(np.float64) for n in bn.input[1:5])
-            s = scale / np.sqrt(var + float(attr(bn, "epsilon", 1e-5)))
+            if np.all(s == 1) and np.all(beta == 0):
+                for other in g.node:
+                    other.input[:] = [bn.input[0] if x == bn.output[0] else x for x in other.input]
+                if prev is not None and bn.output[0] in {o.name for o in g.output}:
+                    prev.output[:] = [bn.output[0] if x == bn.input[0] else x for x in prev.output]
+                g.node.remove(bn)
+                return model, True
             key = op_key(prev) if prev is not None else None
-            foldable = (prev is not None and consumers.get(prev.output[0]) == 1 and prev.input[1] in inits
-                        and (len(prev.input) < 3 or not prev.input[2] or prev.input[2] in inits)
+            foldable = (prev is not None and consumers.get(prev.output[0]) == 1 and len(prev.input) >= 2
+                        and prev.input[1] in inits and (len(prev.input) < 3 or not prev.input[2] or prev.input[2] in inits)
                         and (key == ("", "Conv") or (key == ("", "Gemm") and attr(prev, "transB", 0) == 1
                                                      and attr(prev, "alpha", 1.0) == 1.0
                                                      and attr(prev, "beta", 1.0) == 1.0 and not attr(prev, "transA", 0))))
+            if foldable:
+                w = float_array(inits[prev.input[1]], describe(prev))
+                has_bias = len(prev.input) > 2 and prev.input[2]
+                b = float_array(inits[prev.input[2]], describe(prev)) if has_bias else np.zeros(w.shape[0])
+                foldable = w.ndim >= 2 and s.shape == (w.shape[0],) and b.shape == s.shape
             if not foldable:
-                raise UnsupportedModelError(f"{where} must directly follow a Conv or Gemm (transB=1) with constant weights "
-                                   "to be folded")
-            w = numpy_helper.to_array(inits[prev.input[1]]).astype(np.float64)
-            has_bias = len(prev.input) > 2 and prev.input[2]
-            b = numpy_helper.to_array(inits[prev.input[2]]).astype(np.float64) if has_bias else np.zeros(w.shape[0])
-            if s.shape != (w.shape[0],):
-                raise UnsupportedModelError(f"{where}: {s.size} channels for {w.shape[0]} outputs of {prev.name!r}")
+                self.options["kept"].add(bn.name)  # standalone: hls4ml's BatchNormalization layer
+                continue
             w = w * s.reshape(-1, *([1] * (w.ndim - 1)))
-            b = (b - mean) * s + beta
+            b = b * s + beta
             wname, bname = f"{prev.output[0]}_bnW", f"{prev.output[0]}_bnB"
             g.initializer.extend([numpy_helper.from_array(w.astype(np.float32), wname),
                                   numpy_helper.from_array(b.astype(np.float32), bname)])
@@ -266,33 +363,44 @@ class SanitiseNames(Transformation):
 class NormaliseGemm(Transformation):
     """Fold ``alpha``/``beta``/``transB=0`` into the initializers: ``Y = X @ W^T + B`` with W ``(out, in)``.
 
-    Leaves Gemm in place (hashhls lowers Gemm to hls4ml's stock ``Dense``
-    directly, rather than hls4ml's MatMul+Add route).
+    ``transA=1`` is taken when A is a ``Transpose(perm=[1, 0])`` of a [batch, features] tensor (the Gemm then reads
+    that tensor); any other transA=1 is refused. Leaves Gemm in place (hashhls lowers Gemm to hls4ml's stock
+    ``Dense`` directly, rather than hls4ml's MatMul+Add route).
     """
 
     def apply(self, model):
         g = model.graph
         inits = initializer_map(model)
+        producers = {o: n for n in g.node for o in n.output}
         for node in g.node:
             if op_key(node) != ("", "Gemm"):
                 continue
-            alpha, beta = attr(node, "alpha", 1.0), attr(node, "beta", 1.0)
-            trans_a, trans_b = attr(node, "transA", 0), attr(node, "transB", 0)
-            canonical = alpha == 1.0 and beta == 1.0 and trans_b == 1 and len(node.input) == 3 and node.input[2]
+            alpha, beta = attr_float(node, "alpha", 1.0), attr_float(node, "beta", 1.0)
+            trans_a, trans_b = attr_int(node, "transA", 0), attr_int(node, "transB", 0)
+            if len(node.input) < 2:
+                raise UnsupportedModelError(f"{describe(node)} needs inputs (A, B[, C])")
+            canonical = (alpha == 1.0 and beta == 1.0 and trans_a == 0 and trans_b == 1 and len(node.input) == 3
+                         and node.input[2])
             if canonical:
                 continue
             if trans_a:
-                raise UnsupportedModelError(f"Gemm node {node.name!r} has transA=1; unsupported")
+                t = producers.get(node.input[0])
+                if t is None or op_key(t) != ("", "Transpose") or attr_ints(t, "perm", [1, 0]) != [1, 0]:
+                    raise UnsupportedModelError(f"{describe(node)} has transA=1, which is supported only when A is a "
+                                                "Transpose(perm=[1, 0]) of a [batch, features] tensor")
+                node.input[0] = t.input[0]  # (X^T)^T = X: the Gemm reads [batch, features] directly
             if node.input[1] not in inits or (len(node.input) > 2 and node.input[2] and node.input[2] not in inits):
-                raise UnsupportedModelError(f"Gemm node {node.name!r} needs constant weight and bias initializers")
-            w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+                raise UnsupportedModelError(f"{describe(node)} needs constant weight and bias initializers")
+            w = float_array(inits[node.input[1]], describe(node)).astype(np.float32)
+            if w.ndim != 2:
+                raise UnsupportedModelError(f"{describe(node)}: weight must be 2-D, got shape {list(w.shape)}")
             w = (w if trans_b else w.T) * np.float32(alpha)
             if len(node.input) > 2 and node.input[2]:
-                b = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32) * np.float32(beta)
+                b = float_array(inits[node.input[2]], describe(node)).astype(np.float32) * np.float32(beta)
             else:
                 b = np.zeros(w.shape[0], np.float32)
             if b.size not in (1, w.shape[0]):
-                raise UnsupportedModelError(f"Gemm node {node.name!r}: bias of {b.size} values for {w.shape[0]} outputs")
+                raise UnsupportedModelError(f"{describe(node)}: bias of {b.size} values for {w.shape[0]} outputs")
             b = np.broadcast_to(b.reshape(-1), (w.shape[0],)).copy()
             wname, bname = f"{node.name}_W", f"{node.name}_B"
             g.initializer.extend([numpy_helper.from_array(np.ascontiguousarray(w), wname),
@@ -337,23 +445,32 @@ INGEST_FLOW: Sequence[type[Transformation]] = (
     CheckModel,
     ConstantsToInitializers,
     RemoveIdentityOps,
+    FoldConstantTranspose,
     MatMulAddToGemm,
     FoldBatchNorm,
+    ReshapeToFlatten,
+    StripSoftmax,
     RemoveDanglingConstants,
     CheckOps,
     SanitiseNames,
     NormaliseGemm,
+    RemoveDeadNodes,
     RemoveDanglingConstants,
     InferShapes,
 )
 
 
-def ingest(model: onnx.ModelProto, flow: Sequence[type[Transformation]] = INGEST_FLOW) -> onnx.ModelProto:
-    """Apply ``flow`` to a copy of ``model`` (each pass to a fixed point) and return the result."""
+def ingest(model: onnx.ModelProto, flow: Sequence[type[Transformation]] = INGEST_FLOW,
+           **options) -> onnx.ModelProto:
+    """Apply ``flow`` to a copy of ``model`` (each pass to a fixed point) and return the result.
+
+    Args:
+        options: build options the passes read (``strip_softmax=True``: :class:`StripSoftmax`).
+    """
     m = onnx.ModelProto()
     m.CopyFrom(model)
     for cls in flow:
-        t = cls()
+        t = cls(**dict(options))
         for _ in range(10_000):
             m, changed = t.apply(m)
             if not changed:

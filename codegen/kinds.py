@@ -21,6 +21,15 @@ class LayerKind(str, enum.Enum):
     CONV2D = "conv2d"
     HASHED_CONV2D = "hashed_conv2d"
     MAXPOOL2D = "maxpool2d"
+    AVGPOOL2D = "avgpool2d"
+    GLOBAL_AVGPOOL2D = "global_avgpool2d"
+    BATCHNORM = "batchnorm"
+    ADD = "add"
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    LEAKY_RELU = "leaky_relu"
+    RELU6 = "relu6"
+    TRANSPOSE = "transpose"
 
     def __str__(self) -> str:  # "dense", not "LayerKind.DENSE", in messages, tables and JSON
         return self.value

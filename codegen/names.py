@@ -39,3 +39,21 @@ def sanitise_identifier(name: str, fallback: str = "n") -> str:
     if ident in _CPP_RESERVED or _HLS4ML_GENERATED.match(ident):
         ident = f"{ident[:_MAX_IDENT - 3]}_id"  # no reserved word or hls4ml pattern ends in "_id"
     return ident
+
+
+#: Every identifier hls4ml derives from a name of the ONNX file (the input array, each layer's types
+#: ``<layer>_weight_t`` ...) starts with this prefix, and nothing the firmware, hls4ml's headers or the C library
+#: define does (``N_IN``, ``NULL``, ``errno``, ``M_PI``, ``WEIGHTS_DIR``, ``loaded_weights`` ...): no collision.
+ONNX_PREFIX = "onnx_"
+#: Identifiers hashhls itself adds to the hls4ml view (transposes): a second prefix, disjoint from the first.
+GENERATED_PREFIX = "hashhls_"
+
+
+def cpp_identifier(name: str) -> str:
+    """The C++ identifier of a (sanitised) ONNX node or tensor name in the generated project."""
+    return ONNX_PREFIX + sanitise_identifier(name)
+
+
+def generated_identifier(*parts: str) -> str:
+    """An identifier hashhls generates (never equal to a :func:`cpp_identifier`)."""
+    return GENERATED_PREFIX + "_".join(sanitise_identifier(p) for p in parts)

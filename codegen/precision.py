@@ -90,7 +90,7 @@ def calibration_inputs(input_shape: list[int], n: int = CALIBRATION_SAMPLES) -> 
 
     if int(np.prod(input_shape)) != 784:
         raise UsageError(f"--precision auto calibrates on the bundled MNIST (784 inputs); this model takes "
-                           f"{input_shape}")
+                         f"{list(input_shape)}: give --precision TYPE (and --layer-precision NAME=TYPE) instead")
     x, _ = load_mnist(split="train", limit=n)
     return x.reshape(len(x), *input_shape)
 

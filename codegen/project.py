@@ -27,7 +27,9 @@ from .identity import identity_of_onnx
 from .manifest import BuildManifest, LayerInfo
 from .graph import graph_input, layer_specs
 from .graph import input_shape as graph_input_shape
-from .ops.registry import OPS, op_for_kind
+from .hls.handlers import input_layout
+from .names import cpp_identifier
+from .ops.registry import op_for_kind
 from .ops.spec import LayerSpec
 from .precision import AUTO, PrecisionPlan, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
@@ -81,6 +83,7 @@ class BuildConfig:
         except ValueError:
             raise HashhlsError(f"io_type must be one of {', '.join(t.value for t in IOType)}, got {self.io_type!r}") \
                 from None
+    strip_softmax: bool = False  #: remove a Softmax at the output (the predicted class is unchanged)
 
     def validate(self) -> None:
         if not 1 <= int(self.reuse_factor) <= 1_000_000:
@@ -116,16 +119,12 @@ def step_load(s: BuildState) -> None:
 
 
 def step_ingest(s: BuildState) -> None:
-    s.model = ingest_mod.ingest(s.source.model)
+    """The named ingest transformations (:mod:`hashhls.codegen.ingest`), then every node validated by its op
+    table entry, for this build's I/O type too: anything unsupported is refused here, before any C++."""
+    s.model = ingest_mod.ingest(s.source.model, strip_softmax=s.config.strip_softmax)
     s.specs = layer_specs(s.model)
-    if not any(sp.weighted for sp in s.specs):
-        weighted = [op.op_type for op in OPS.values() if op.weighted]
-        raise HashhlsError(f"the model has no {', '.join(weighted[:-1])} or {weighted[-1]} layer to build")
-    out = s.model.graph.output[0]
-    if len(out.type.tensor_type.shape.dim) != 2:
-        # The C++ holds feature maps channels-last; a flat output has one order everywhere.
-        raise HashhlsError(f"the model output {out.name!r} must be flat [batch, n]: add a Flatten after the last "
-                           "feature map")
+    for sp in s.specs:
+        op_for_kind(sp.kind).check_build(sp, s.config.io_type.value)
 
 
 def step_precision(s: BuildState) -> None:
@@ -153,7 +152,7 @@ def step_convert(s: BuildState) -> None:
     register()
     view = Hls4mlView(s.model, s.specs, s.plan, int(s.config.reuse_factor))
     layer_cfg = dict(view.config)
-    layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
+    layer_cfg[view.input_name] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
         "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
                   "Strategy": "Resource"},
@@ -303,8 +302,7 @@ def emulation_manifest(s: BuildState) -> BuildManifest:
     return BuildManifest(
         board=s.board.name, backend=s.board.backend, io_type=s.config.io_type.value,
         reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=s.specs[-1].n_out,
-        # a graph with spatial ops (feature maps) reads its input channels-last in the C++
-        input_layout="NHWC" if any(op_for_kind(sp.kind).spatial for sp in s.specs) else "flat",
+        input_layout=input_layout(s.model, s.specs),
         input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
         source=s.source.label, source_sha256=s.source.sha256, project_name=PROJECT_NAME,
         model=identity_of_onnx(s.source.model, s.source.sha256, s.source.label),
@@ -316,8 +314,8 @@ def make_manifest(s: BuildState) -> BuildManifest:
     rf = {layer.name: layer.get_attr("reuse_factor") for layer in s.hls_model.get_layers()}
     weighted = {sp.name for sp in s.specs if sp.weighted}
     for info in m.layers:
-        if rf.get(info.name) is not None and info.name in weighted:
-            info.attrs["reuse_factor"] = int(rf[info.name])
+        if rf.get(cpp_identifier(info.name)) is not None and info.name in weighted:
+            info.attrs["reuse_factor"] = int(rf[cpp_identifier(info.name)])
     m.project_hash = project_hash(s.work_dir / "hls")
     return m
 

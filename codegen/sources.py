@@ -10,7 +10,7 @@ from pathlib import Path
 import onnx
 
 from ..core.errors import HashhlsError
-from .ingest import load_onnx
+from .onnx_io import load_onnx, printable
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def load_model_source(path: Path | None) -> ModelSource:
     if path.suffix.lower() in CHECKPOINT_SUFFIXES:
         return _from_checkpoint(path)
     model = load_onnx(path)
-    return ModelSource(model, path.name, _sha(path.read_bytes()))
+    return ModelSource(model, printable(path.name), _sha(path.read_bytes()))  # the label reaches the terminal
 
 
 def _from_checkpoint(path: Path) -> ModelSource:
@@ -55,7 +55,7 @@ def _from_checkpoint(path: Path) -> ModelSource:
     if not path.is_file():
         raise HashhlsError(f"checkpoint not found: {path}")
     digest = _sha(path.read_bytes())
-    return ModelSource(export_checkpoint(path, None), path.name, digest)
+    return ModelSource(export_checkpoint(path, None), printable(path.name), digest)
 
 
 def _fresh_default() -> onnx.ModelProto:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from csim_helpers import make_build
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sw_tests"))  # torch_models, onnx_models
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx_models import dense, hashed, mlp_onnx, relu
 
 from hashhls.codegen import ingest as ing
-from hashhls.core.errors import HashhlsError
+from hashhls.core.errors import HashhlsError, UnsupportedModelError
 
 IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -99,13 +99,25 @@ def test_flow_is_a_sequence_of_transformation_classes():
 
 def test_unsupported_op_names_node_and_op():
     m = mlp_onnx([dense(16, 4)], input_shape=(16,))
-    m.graph.node[1].op_type = "Softmax"
+    m.graph.node[1].op_type = "Erf"
     m.graph.node[1].ClearField("attribute")
     m.graph.node[1].ClearField("input")
     m.graph.node[1].input.append("flat")
-    m.graph.node[1].name = "my_softmax"
-    with pytest.raises(HashhlsError, match=r"unsupported operation 'Softmax' in node 'my_softmax'"):
+    m.graph.node[1].name = "my_erf"
+    with pytest.raises(HashhlsError, match=r"unsupported operation 'Erf' in node 'my_erf'"):
         ing.ingest(m)
+
+
+def test_softmax_at_the_output_needs_strip_softmax():
+    m = mlp_onnx([dense(16, 4)], input_shape=(16,))
+    g = m.graph
+    g.node[-1].output[0] = "logits"
+    g.node.append(helper.make_node("Softmax", ["logits"], [g.output[0].name], name="sm", axis=1))
+    with pytest.raises(UnsupportedModelError, match=r"'sm'.*--strip-softmax"):
+        ing.ingest(m)
+    out = ing.ingest(m, strip_softmax=True)
+    assert [n.op_type for n in out.graph.node] == ["Flatten", "Gemm"]
+    assert out.graph.node[-1].output[0] == out.graph.output[0].name
 
 
 def test_hashed_linear_in_another_domain_is_refused():
@@ -189,3 +201,52 @@ def test_ingest_of_an_exported_model_computes_the_same_in_onnxruntime():
         sess = ort.InferenceSession(m.SerializeToString())
         y = sess.run(None, {sess.get_inputs()[0].name: x})[0]
         np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def _run(m, x):
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+
+
+def test_gemm_trans_a_of_a_transpose_is_the_gemm_of_its_input():
+    """transA=1 on Transpose(X): ingest reads X directly (and keeps alpha / beta / transB=0) -- the same function."""
+    rng = np.random.default_rng(5)
+    w, b = rng.normal(size=(4, 6)).astype(np.float32), rng.normal(size=6).astype(np.float32)
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], name="t", perm=[1, 0]),
+             helper.make_node("Gemm", ["xt", "W", "B"], ["y"], name="g", transA=1, alpha=0.5, beta=2.0)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6])],
+                          initializer=[numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    out = ing.ingest(m)
+    assert [n.op_type for n in out.graph.node] == ["Gemm"] and not ing.attr(out.graph.node[0], "transA", 0)
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_allclose(_run(out, x), _run(m, x), rtol=1e-5, atol=1e-5)
+
+
+def test_transposed_constant_weight_and_bias_free_matmul_become_one_gemm():
+    """Older exporters' nn.Linear(bias=False): MatMul(X, Transpose(W)) with no Add."""
+    rng = np.random.default_rng(6)
+    w = rng.normal(size=(3, 5)).astype(np.float32)  # (out, in), as torch stores it
+    nodes = [helper.make_node("Transpose", ["W"], ["Wt"], name="t", perm=[1, 0]),
+             helper.make_node("MatMul", ["x", "Wt"], ["y"], name="mm")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+                          initializer=[numpy_helper.from_array(w, "W")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 9)])
+    out = ing.ingest(m)
+    assert [n.op_type for n in out.graph.node] == ["Gemm"]
+    x = rng.normal(size=(4, 5)).astype(np.float32)
+    np.testing.assert_allclose(_run(out, x), _run(m, x), rtol=1e-5, atol=1e-5)
+
+
+def test_other_trans_a_and_non_constant_matmul_are_refused_naming_the_node():
+    m = _gemm_model(1, 1.0, 1.0, (6,))
+    m.graph.node[0].attribute.append(helper.make_attribute("transA", 1))
+    with pytest.raises(UnsupportedModelError, match="'g'.*transA=1"):
+        ing.ingest(m)
+    nodes = [helper.make_node("MatMul", ["x", "x"], ["y"], name="square")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+    with pytest.raises(UnsupportedModelError, match="'square'.*constant weight"):
+        ing.ingest(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))

@@ -165,10 +165,21 @@ def test_hashed_buckets_are_quantized_before_the_sign():
 
 def test_twin_refuses_what_the_hardware_does_not_compute():
     # refused by the build's own checks (codegen.geometry / ingest), the one place they live
-    for m in (nn.MaxPool2d(2, padding=1), nn.MaxPool2d(3, ceil_mode=True), nn.Conv2d(2, 2, 3, groups=2),
-              nn.Conv2d(1, 2, 3, dilation=2), nn.AvgPool2d(2)):
+    for m in (nn.MaxPool2d(3, ceil_mode=True), nn.Conv2d(2, 2, 3, groups=2), nn.Conv2d(1, 2, 3, dilation=2)):
         with pytest.raises(HashhlsError):
             FixedPointTwin.from_module(nn.Sequential(m, nn.Flatten()), (2, 8, 8))
+
+
+@pytest.mark.parametrize("pool", [nn.MaxPool2d(2, padding=1), nn.AvgPool2d(2)], ids=["maxpool-pad", "avgpool"])
+def test_twin_of_the_op_table_pools_is_the_emulator_with_gradients(pool):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), pool, nn.Flatten()).eval()
+    twin = FixedPointTwin.from_module(model, (1, 8, 8))
+    x = torch.rand(5, 1, 8, 8, dtype=torch.float64, requires_grad=True)
+    out = twin(x)
+    np.testing.assert_array_equal(out.detach().numpy(), twin.emulator.predict(x.detach().numpy().astype(np.float32)))
+    out.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
 
 
 def test_fgsm_runs_on_a_lenet5_twin():

@@ -259,7 +259,7 @@ def _run_replay(cfg: dict, upstream: list[Path], out: Path) -> dict:
     from ..adversarial.replay import onnxruntime_predict, replay_build, torch_predict
     from ..codegen.csim import load_build
     from ..codegen.emulator import Emulator
-    from ..frontend.onnx_import import load_onnx_model
+    from ..codegen.onnx_to_torch import load_onnx_model
 
     build_dir = upstream[0] / "build"
     adv = AdvSet.load(upstream[1] / "adv.npz")

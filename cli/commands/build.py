@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--io-type", default="io_parallel", choices=["io_parallel", "io_stream"],
                         help="hls4ml I/O type: io_parallel (arrays) or io_stream (FIFOs between layers, one pixel "
                              "per beat for feature maps; for large feature maps) (default: io_parallel)")
+    parser.add_argument("--strip-softmax", action="store_true",
+                        help="remove a Softmax at the output (the predicted class, the argmax, is unchanged); "
+                             "without it a Softmax is refused")
     parser.add_argument("--no-csim", action="store_true", help="do not compile the C simulation")
     parser.add_argument("--strict", action="store_true",
                         help="make the precision guard's warning an error: fail (writing nothing) when fixed vs float "
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     b = hashhls.build(args.model, board=args.board, output=out, precision=args.precision,
                       layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor,
                       io_type=args.io_type, strict=args.strict, csim=not args.no_csim, force=args.force,
+                      strip_softmax=args.strip_softmax,
                       progress=sys.stderr.isatty())
     from ...codegen.summary import load_summary
 

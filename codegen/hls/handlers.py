@@ -24,9 +24,12 @@ from collections.abc import Iterator
 import onnx
 from onnx import TensorProto, helper
 
+from ...core.errors import UnsupportedModelError
 from ..graph import graph_input
 from ..kinds import LayerKind
+from ..names import GENERATED_PREFIX, cpp_identifier, generated_identifier
 from ..ops.registry import op_for_kind
+from ..ops.shape import TO_NCHW
 from ..ops.spec import LayerSpec
 from ..precision import PrecisionPlan
 
@@ -50,34 +53,72 @@ class Hls4mlView:
         self.layers: dict[str, dict] = {}
         self.config: dict[str, dict] = {}
         x = graph_input(model)
-        spatial = any(op_for_kind(s.kind).spatial for s in specs)  # only then is anything channels-last
+        self.input_layout = input_layout(model, specs)
         shapes = {x.name: specs[0].in_shape if specs else ()}
-        chw: set[str] = set()  # the Transposes' outputs, which stay channels-first
+        chw = {x.name} if self.input_layout == "NHWC" else set()  # NCHW (ONNX) tensors, stored channels-last
+        alias: dict[str, str] = {}  # a layout Transpose's output -> its input (the same bytes in C++)
         nodes = []
+        types = {x.name: plan.input}
+
+        def to_chw(name: str, node_name: str, tag: str) -> str:
+            """A Transpose of channels-last ``name`` back to ONNX's CHW order (nothing to do if H = W = 1)."""
+            c, h, w = shapes[name]
+            if h * w == 1:
+                return name
+            out, layer = generated_identifier(name, tag), generated_identifier(node_name, tag)
+            nodes.append(helper.make_node(VIEW_OP, [name], [out], name=layer))
+            self.layers[layer] = {'class_name': 'Transpose', 'perm': list(_TO_CHW)}
+            self.config[layer] = {"Precision": {"result": types[name].cpp()}}
+            shapes[out], types[out] = shapes[name], types[name]
+            return out
+
         for spec in specs:
-            inputs = list(spec.inputs)
-            if spatial and spec.kind is LayerKind.FLATTEN and len(spec.in_shape) == 3:
-                name, out = f'{spec.name}_chw', f'{inputs[0]}_chw'
-                nodes.append(helper.make_node(VIEW_OP, [inputs[0]], [out], name=name))
-                self.layers[name] = {'class_name': 'Transpose', 'perm': list(_TO_CHW)}
-                shapes[out] = spec.in_shape
-                chw.add(out)
-                inputs[0] = out
-            nodes.append(helper.make_node(VIEW_OP, inputs, [spec.output], name=spec.name))
+            inputs = [alias.get(t, t) for t in spec.inputs]
+            if spec.kind is LayerKind.TRANSPOSE:  # NHWC <-> NCHW: free in the channels-last C++
+                to_nchw = spec.params["perm"] == TO_NCHW
+                if to_nchw == (spec.inputs[0] in chw):  # layouts are per ONNX tensor, not per C++ array
+                    raise UnsupportedModelError(f"Transpose node {spec.name!r}: perm {list(spec.params['perm'])} of "
+                                                f"{'an NCHW' if to_nchw else 'an NHWC'} tensor is unsupported (only "
+                                                "NHWC -> NCHW -> NHWC, as channels-last exporters write them)")
+                alias[spec.output] = inputs[0]
+                if to_nchw:
+                    chw.add(spec.output)
+                shapes[spec.output], types[spec.output] = spec.out_shape, types[inputs[0]]
+                continue
+            if spec.kind is LayerKind.FLATTEN and spec.inputs[0] in chw:
+                inputs[0] = to_chw(inputs[0], spec.name, 'chw')
+            nodes.append(helper.make_node(VIEW_OP, inputs, [spec.output], name=cpp_identifier(spec.name)))
             hls = op_for_kind(spec.kind).hls_layer(spec, plan.layers[spec.name], reuse_factor)
-            self.layers[spec.name] = hls.layer
-            self.config[spec.name] = hls.config
-            shapes[spec.output] = spec.out_shape
+            self.layers[cpp_identifier(spec.name)] = hls.layer
+            self.config[cpp_identifier(spec.name)] = hls.config
+            shapes[spec.output], types[spec.output] = spec.out_shape, plan.layers[spec.name].result
+            if len(spec.out_shape) == 3 and (op_for_kind(spec.kind).channels_last(spec)
+                                             or any(t in chw for t in spec.inputs)):
+                chw.add(spec.output)
+        out = model.graph.output[0].name
+        last = alias.get(out, out)
+        if out in chw:  # a feature-map output comes out in ONNX's NCHW order
+            last = to_chw(last, 'output', 'nchw')
+        if last == x.name:
+            raise UnsupportedModelError("the model computes nothing the hardware could build (its output is its input)")
+        self.output = last
 
         def info(name: str) -> onnx.ValueInfoProto:
             shape = list(shapes[name])
-            if spatial and len(shape) == 3 and name not in chw:  # NCHW -> NHWC
+            if name in chw and len(shape) == 3:  # NCHW -> NHWC
                 shape = [shape[1], shape[2], shape[0]]
             return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, *shape])
 
-        out_names = [o.name for o in model.graph.output]
-        graph = helper.make_graph(nodes, 'hashhls', [info(x.name)], [info(n) for n in out_names],
-                                  value_info=[info(n) for n in shapes if n != x.name and n not in out_names])
+        graph = helper.make_graph(nodes, 'hashhls', [info(x.name)], [info(last)],
+                                  value_info=[info(n) for n in shapes if n not in (x.name, last) and n not in alias])
+        # Every name hls4ml turns into C++ gets the ONNX prefix (generated ones have their own): see names.py.
+        rename = {n: (n if n.startswith(GENERATED_PREFIX) else cpp_identifier(n)) for n in shapes}
+        for node in graph.node:
+            node.input[:] = [rename.get(t, t) for t in node.input]
+            node.output[:] = [rename.get(t, t) for t in node.output]
+        for v in (*graph.input, *graph.output, *graph.value_info):
+            v.name = rename.get(v.name, v.name)
+        self.input_name = rename[x.name]
         self.model = helper.make_model(graph, opset_imports=list(model.opset_import))
 
     @contextlib.contextmanager
@@ -94,6 +135,22 @@ def parse_view_layer(node, input_names, input_shapes, graph) -> dict:
     """hls4ml ONNX handler for ``HashhlsLayer``: the layer dict the active view computed for this node."""
     layer = _ACTIVE.get()[node.name]
     return {'name': node.name, 'inputs': input_names, 'outputs': list(node.output), **layer}
+
+
+def input_layout(model: onnx.ModelProto, specs: list[LayerSpec]) -> str:
+    """How the C++ top function reads one sample: ``"NHWC"`` (a feature map, channels-last) or ``"flat"``.
+
+    Feature maps are channels-last when any layer needs it (a convolution, pooling, a batch norm of a feature
+    map); an NHWC input that the model transposes to NCHW itself (channels-last exporters) is read as it is.
+    """
+    if not any(op_for_kind(s.kind).channels_last(s) for s in specs):
+        return "flat"
+    x = graph_input(model).name
+    readers = [s for s in specs if x in s.inputs]
+    if len(specs[0].in_shape) != 3 or (readers and all(s.kind is LayerKind.TRANSPOSE and s.params["perm"] == TO_NCHW
+                                                        for s in readers)):
+        return "flat"
+    return "NHWC"
 
 
 #: op_type -> handler, registered with hls4ml.converters.register_onnx_layer_handler.

@@ -153,3 +153,10 @@ class OpDef:
     def manifest_attrs(self, spec: LayerSpec) -> dict:
         """The layer's kind-specific manifest ``attrs`` (default: its window geometry, if it has one)."""
         return {"window": spec.window.to_dict()} if spec.window is not None else {}
+
+    def channels_last(self, spec: LayerSpec) -> bool:
+        """Whether this layer makes the C++ hold feature maps channels-last (hls4ml's layout)."""
+        return self.spatial
+
+    def check_build(self, spec: LayerSpec, io_type: str) -> None:
+        """Refuse (UnsupportedModelError) what hls4ml cannot build with this ``io_type``."""

@@ -33,8 +33,6 @@ class Conv(AccumulatingOp):
         if list(w.shape) != [win.out_c, win.in_c, win.kh, win.kw]:
             raise ctx.fail(f"weight shape {list(w.shape)} does not match input channels {win.in_c} and kernel "
                            f"{win.kh}x{win.kw} (wrong input shape?)")
-        if not ctx.has_input(2):
-            raise ctx.fail("needs a bias input (export with bias)")
         b = bias_of(ctx, 2, win.out_c)
         return ctx.spec(self.kind, win.out_shape, weight=w, bias=b, window=win)
 

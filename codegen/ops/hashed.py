@@ -95,8 +95,6 @@ class HashedConv2d(AccumulatingOp):
             raise ctx.fail(f"expects {n_in} input channels but receives {win.in_c} (wrong input shape?)")
         w = ctx.const(1, "weight")
         cfg = hash_config(ctx, (win.out_c, win.in_c, win.kh, win.kw), w)
-        if not ctx.has_input(2):
-            raise ctx.fail("needs a bias input (export with bias)")
         b = bias_of(ctx, 2, win.out_c)
         return ctx.spec(self.kind, win.out_shape, weight=w, bias=b, hash=cfg, window=win)
 

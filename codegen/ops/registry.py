@@ -6,8 +6,8 @@ import onnx
 
 from ...core.errors import UnsupportedModelError
 from ..kinds import LayerKind
-from ..onnx_io import op_key, op_label, quoted
-from . import activations, conv, dense, hashed, pooling, shape
+from ..onnx_io import describe, op_key, op_label, quoted
+from . import activations, conv, dense, hashed, merge, normalisation, pooling, shape
 from .base import OpDef
 
 #: Every supported op, in the order the README lists them.
@@ -16,9 +16,25 @@ OPS: dict[tuple[str, str], OpDef] = {op.key: op for op in (
     conv.Conv(),
     hashed.HashedLinear(),
     hashed.HashedConv2d(),
+    shape.RewrittenOp("MatMul", "MatMulAddToGemm", "with a constant weight (and a following constant Add: the bias)"),
     pooling.MaxPool(),
+    pooling.AveragePool(),
+    pooling.GlobalAveragePool(),
+    normalisation.BatchNormalization(),
+    merge.Add(),
     activations.Relu(),
+    activations.Clip(),
+    activations.LeakyRelu(),
+    activations.Sigmoid(),
+    activations.Tanh(),
+    shape.RewrittenOp("Softmax", "StripSoftmax", "at the output with `hashhls build --strip-softmax` (removed: "
+                      "the predicted class is unchanged)"),
     shape.Flatten(),
+    shape.RewrittenOp("Reshape", "ReshapeToFlatten", "a constant shape that flattens [batch, -1]"),
+    shape.Transpose(),
+    shape.RewrittenOp("Identity", "RemoveIdentityOps", "removed"),
+    shape.RewrittenOp("Dropout", "RemoveIdentityOps", "removed (inference)"),
+    shape.RewrittenOp("Constant", "ConstantsToInitializers", "becomes an initializer"),
 )}
 
 #: The entry that lowers to each layer kind (kinds are produced by exactly one op each).
@@ -27,7 +43,7 @@ assert len(_BY_KIND) == len([op for op in OPS.values() if op.kind is not None]),
 
 
 def supported_labels() -> str:
-    return ", ".join(op_label(k) for k in OPS)
+    return ", ".join(op_label(k) for k, op in OPS.items() if op.kind is not None or op.op_type != "Constant")
 
 
 def op_for_node(node: onnx.NodeProto, lowered: bool = True) -> OpDef:
@@ -37,9 +53,11 @@ def op_for_node(node: onnx.NodeProto, lowered: bool = True) -> OpDef:
         lowered: only ops that reach the later stages (not the ones ingest rewrites away).
     """
     op = OPS.get(op_key(node))
-    if op is None or (lowered and op.kind is None):
+    if op is None:
         raise UnsupportedModelError(f"unsupported operation {quoted(op_label(op_key(node)))} in node "
                                     f"{quoted(node.name)} (supported: {supported_labels()})")
+    if lowered and op.kind is None:
+        raise UnsupportedModelError(f"{describe(node)}: {op.op_type} is supported only {op.doc}")
     return op
 
 
