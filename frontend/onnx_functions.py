@@ -23,6 +23,8 @@ from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from .hashing import FMIX_C1, FMIX_C2, SEED_SALT
 
+#: ONNX metadata key holding the checkpoint's ModelConfig JSON (read back by hashhls.codegen.identity)
+CONFIG_KEY = "hashhls.config"
 DOMAIN = "hashhls"
 DOMAIN_VERSION = 1
 OPSET = 18
