@@ -12,7 +12,7 @@ from torch import nn
 
 from ..core.errors import HashhlsError
 from .layers import HashedConv2d, HashedLinear
-from .onnx_functions import DOMAIN
+from .onnx_functions import DOMAIN, node_hash_config
 
 
 def _attrs(node: onnx.NodeProto) -> dict:
@@ -55,13 +55,15 @@ def _layer(node: onnx.NodeProto, inits: dict[str, np.ndarray]) -> nn.Module:
     key = (node.domain if node.domain not in ("", "ai.onnx") else "", node.op_type)
     if key == (DOMAIN, "HashedLinear"):
         w, *b = params
-        m = HashedLinear(int(a["in_features"]), int(a["out_features"]), buckets=w.size, seed=int(a["seed"]),
-                         bias=bool(b))
+        h = node_hash_config(node, w.size)
+        m = HashedLinear(int(a["in_features"]), int(a["out_features"]), buckets=w.size, seed=h.seed,
+                         bias=bool(b), hash_version=h.version, banks=h.banks)
     elif key == (DOMAIN, "HashedConv2d"):
         w, *b = params
+        h = node_hash_config(node, w.size)
         m = HashedConv2d(int(a["in_channels"]), int(a["out_channels"]), tuple(a["kernel_shape"]),
-                         tuple(a.get("strides", [1, 1])), _pads(a, node), buckets=w.size, seed=int(a["seed"]),
-                         bias=bool(b))
+                         tuple(a.get("strides", [1, 1])), _pads(a, node), buckets=w.size, seed=h.seed,
+                         bias=bool(b), hash_version=h.version, banks=h.banks)
     elif key == ("", "Gemm"):
         if a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0 or a.get("transA", 0):
             raise HashhlsError(f"{_describe(node)}: only Gemm with alpha=beta=1, transA=0 is supported")
