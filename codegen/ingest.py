@@ -22,7 +22,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..core.errors import HashhlsError
-from ..frontend.hashing import check_buckets, layer_key
+from ..frontend.onnx_functions import node_hash_config
 from .names import sanitise_identifier
 
 log = logging.getLogger(__name__)
@@ -414,12 +414,8 @@ class InferShapes(Transformation):
                                "(wrong input shape?)")
         if len(node.input) != 3:
             raise HashhlsError(f"HashedLinear node {node.name!r} needs inputs (X, W, B)")
-        try:
-            layer_key(seed)
-            w, b = inits[node.input[1]], inits[node.input[2]]
-            check_buckets(int(np.prod(w.dims)) if len(w.dims) == 1 else 0, n_in * n_out)
-        except ValueError as e:
-            raise HashhlsError(f"HashedLinear node {node.name!r}: {e}") from e
+        w, b = inits[node.input[1]], inits[node.input[2]]
+        node_hash_config(node, int(np.prod(w.dims)) if len(w.dims) == 1 else 0)  # seed, K, version, banks
         if list(b.dims) != [n_out]:
             raise HashhlsError(f"HashedLinear node {node.name!r}: bias shape {list(b.dims)} != [{n_out}]")
         return [1, n_out]
@@ -452,11 +448,7 @@ class InferShapes(Transformation):
             if n_in != win.in_c:
                 raise HashhlsError(f"HashedConv2d node {node.name!r} expects {n_in} input channels but receives "
                                    f"{win.in_c} (wrong input shape?)")
-            try:
-                layer_key(seed)
-                check_buckets(int(np.prod(w.dims)) if len(w.dims) == 1 else 0, win.out_c * win.fan_in)
-            except ValueError as e:
-                raise HashhlsError(f"HashedConv2d node {node.name!r}: {e}") from e
+            node_hash_config(node, int(np.prod(w.dims)) if len(w.dims) == 1 else 0)  # seed, K, version, banks
         if len(node.input) < 3 or not node.input[2]:
             raise HashhlsError(f"node {node.name!r} ({node.op_type}) needs a bias input (export with bias)")
         if list(inits[node.input[2]].dims) != [win.out_c]:

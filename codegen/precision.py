@@ -17,6 +17,7 @@ from onnx import numpy_helper
 
 from ..core.errors import HashhlsError
 from ..frontend.hashing import HashConfig, materialise
+from ..frontend.onnx_functions import node_hash_config
 from .fixed import DEFAULT_PRECISION, FixedType, Overflow, Rounding
 from .geometry import Window2D, conv2d, maxpool2d, window_of
 from .ingest import HASHHLS_DOMAIN, attr, initializer_map, op_key, tensor_shapes
@@ -97,7 +98,7 @@ def layer_specs(model: onnx.ModelProto) -> list[LayerSpec]:
         elif key == (HASHHLS_DOMAIN, "HashedConv2d"):
             w, b = inits[node.input[1]], inits[node.input[2]]
             win = window_of(node, in_shape, attr(node, "out_channels"))
-            cfg = HashConfig((win.out_c, win.in_c, win.kh, win.kw), attr(node, "seed"), w.size)
+            cfg = node_hash_config(node, w.size)
             specs.append(LayerSpec(node.name, "hashed_conv2d", size, int(np.prod(win.out_shape)), w, b, cfg, win))
         elif key == ("", "Gemm"):
             w, b = inits[node.input[1]], inits[node.input[2]]
@@ -105,7 +106,7 @@ def layer_specs(model: onnx.ModelProto) -> list[LayerSpec]:
         elif key == (HASHHLS_DOMAIN, "HashedLinear"):
             n_in, n_out = attr(node, "in_features"), attr(node, "out_features")
             w, b = inits[node.input[1]], inits[node.input[2]]
-            cfg = HashConfig((n_out, n_in), attr(node, "seed"), w.size)
+            cfg = node_hash_config(node, w.size)
             specs.append(LayerSpec(node.name, "hashed_dense", n_in, n_out, w, b, cfg))
     return specs
 

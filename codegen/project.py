@@ -23,6 +23,7 @@ from ..frontend.hashing import layer_key
 from . import ingest as ingest_mod
 from .boards import Board, load_board
 from .fixed import DEFAULT_PRECISION, FixedType
+from .lanes import DEFAULT_REUSE_FACTOR, reuse_factors
 from .manifest import BuildManifest, LayerInfo
 from .precision import AUTO, LayerSpec, PrecisionPlan, layer_specs, parse_type, plan_precision, profile_table
 from .sources import ModelSource, load_model_source
@@ -31,7 +32,6 @@ from .summary import summary_markdown
 log = logging.getLogger(__name__)
 
 PROJECT_NAME = "myproject"
-DEFAULT_REUSE_FACTOR = 64
 
 
 class IOType(str, enum.Enum):
@@ -58,14 +58,14 @@ class BuildConfig:
     board: str = "pynq-z2"
     precision: str = DEFAULT_PRECISION.cpp()  #: a type, or "auto"
     layer_precision: list[str] = field(default_factory=list)  #: NAME=TYPE / NAME.TENSOR=TYPE
-    reuse_factor: int = DEFAULT_REUSE_FACTOR
+    reuse_factor: int | None = None  #: None: DEFAULT_REUSE_FACTOR, and hash-v2 layers their own (codegen.lanes)
     io_type: IOType = IOType.PARALLEL
     force: bool = False
     compile_csim: bool = True
     progress: bool = True
 
     def validate(self) -> None:
-        if not 1 <= int(self.reuse_factor) <= 1_000_000:
+        if self.reuse_factor is not None and not 1 <= int(self.reuse_factor) <= 1_000_000:
             raise HashhlsError(f"--reuse-factor must be a positive integer, got {self.reuse_factor}")
         if self.precision != AUTO:
             parse_type(self.precision)
@@ -84,6 +84,7 @@ class BuildState:
     source: ModelSource | None = None
     model: onnx.ModelProto | None = None
     specs: list[LayerSpec] = field(default_factory=list)
+    reuse: dict[str, int] = field(default_factory=dict)  #: weighted layer -> reuse factor (codegen.lanes)
     plan: PrecisionPlan | None = None
     hls_model: object = None
     manifest: BuildManifest | None = None
@@ -99,6 +100,7 @@ def step_ingest(s: BuildState) -> None:
     s.specs = layer_specs(s.model)
     if not any(sp.weighted for sp in s.specs):
         raise HashhlsError("the model has no Gemm, Conv, HashedLinear or HashedConv2d layer to build")
+    s.reuse = reuse_factors(s.specs, s.config.reuse_factor)
     out = s.model.graph.output[0]
     if len(out.type.tensor_type.shape.dim) != 2:
         # The C++ holds feature maps channels-last; a flat output has one order everywhere.
@@ -124,12 +126,12 @@ def step_convert(s: BuildState) -> None:
 
     register()
     layer_cfg = {name: {"Precision": p.as_strings()} for name, p in s.plan.layers.items()}
-    for sp in s.specs:
-        if sp.kind == "conv2d":  # hls4ml's stock conv kernels require reuse factor <= C*kh*kw
-            layer_cfg[sp.name]["ReuseFactor"] = min(int(s.config.reuse_factor), sp.fan_in)
+    for sp in s.specs:  # stock convs (capped at C*kh*kw) and hash-v2 layers (their banks) have their own
+        if sp.kind == "conv2d" or (sp.hash is not None and sp.hash.version == 2):
+            layer_cfg[sp.name]["ReuseFactor"] = s.reuse[sp.name]
     layer_cfg[input_name(s.model)] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
-        "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
+        "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": _model_reuse(s.config),
                   "Strategy": "Resource"},
         "LayerName": layer_cfg,
     }
@@ -161,7 +163,7 @@ def step_write_build(s: BuildState) -> None:
     onnx.save_model(s.model, str(s.work_dir / "model.onnx"))
     s.manifest = make_manifest(s)
     s.manifest.write(s.work_dir)
-    (s.work_dir / "summary.md").write_text(summary_markdown(s.manifest, s.board, s.specs, s.plan))
+    (s.work_dir / "summary.md").write_text(summary_markdown(s.manifest, s.board, s.specs, s.plan, s.reuse))
 
 
 def step_compile_csim(s: BuildState) -> None:
@@ -215,6 +217,10 @@ def build(config: BuildConfig) -> BuildManifest:
 
 # -- helpers ------------------------------------------------------------------
 
+def _model_reuse(config: BuildConfig) -> int:
+    return DEFAULT_REUSE_FACTOR if config.reuse_factor is None else int(config.reuse_factor)
+
+
 def input_name(model: onnx.ModelProto) -> str:
     inits = {t.name for t in model.graph.initializer}
     return next(i.name for i in model.graph.input if i.name not in inits)
@@ -246,6 +252,8 @@ def make_manifest(s: BuildState) -> BuildManifest:
         if sp.hash is not None:
             info.seed, info.buckets = sp.hash.seed, sp.hash.buckets
             info.attrs["hash_key"] = layer_key(sp.hash.seed)
+            if sp.hash.version != 1:
+                info.attrs.update(hash_version=sp.hash.version, banks=sp.hash.banks)
         if sp.window is not None:
             info.attrs["window"] = sp.window.to_dict()
         if rf.get(sp.name) is not None and sp.weighted:
@@ -254,7 +262,7 @@ def make_manifest(s: BuildState) -> BuildManifest:
     shape = input_shape(s.model)
     return BuildManifest(
         board=s.board.name, backend=s.board.backend, io_type=s.config.io_type.value,
-        reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=s.specs[-1].n_out,
+        reuse_factor=_model_reuse(s.config), input_shape=shape, n_outputs=s.specs[-1].n_out,
         input_layout="NHWC" if any(sp.window for sp in s.specs) else "flat",
         input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
         source=s.source.label, source_sha256=s.source.sha256, project_hash=project_hash(s.work_dir / "hls"),

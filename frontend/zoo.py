@@ -44,14 +44,17 @@ _ARCHS: dict[str, tuple[str, tuple[int, ...], list[tuple]]] = {
 
 MODEL_NAMES: tuple[str, ...] = tuple(_ARCHS)
 
-#: Hash version 2: banks (= kernel lanes, the layer's reuse factor is ceil(fan-in / P)) per weight layer.
-#: Chosen with the build's estimate (hashhls.codegen.estimate) so that the bundled 1/8 models fit the
-#: pynq-z2 with their weight memory at most 1/6 of the dense design's and a latency within 2x of the dense
-#: design given the same DSPs (bench/results/address_unit.md, README "Building for the FPGA").
+#: Hash version 2: banks (= kernel lanes; the layer's reuse factor is ceil(fan-in / P)) per weight layer.
+#: mnist-mlp and lenet5: chosen with the build's estimate (hashhls.codegen.estimate, measured address
+#: units) among the P that divide the fan-in (no idle lanes) so that the 1/8 models fit the pynq-z2 with
+#: BRAM at most 1/6 of the dense design's and a latency within 2x (here about 1.1x and 1.2x) of the dense
+#: design given the same DSPs: each bank is one BRAM_18K (at most 1,024 words) or small enough for LUTRAM.
+#: LeNet-5's first convolution has K = 19 at 1/8, which bounds its lanes (P <= K): 13 lanes, 2 steps.
+#: cifar-convnet: divisors of its fan-ins, not fitted to a board.
 DEFAULT_BANKS: dict[str, tuple[int, ...]] = {
-    "mnist-mlp": (32, 8, 2),
-    "lenet5": (5, 5, 20, 8, 4),
-    "cifar-convnet": (9, 16, 64, 16),
+    "mnist-mlp": (30, 10, 5),
+    "lenet5": (13, 30, 10, 20, 6),
+    "cifar-convnet": (9, 32, 64, 16),
 }
 NUM_CLASSES = 10
 DEFAULT_CHECKPOINT = "mnist-mlp-c8.pt"

@@ -175,12 +175,12 @@ def test_build_from_checkpoint_keeps_seeds_buckets_and_weights(tmp_path):
 def test_estimates_count_the_hash_multipliers_and_k_words():
     from hashhls.codegen import estimate
 
-    one_lane = estimate.hashed_dense(784, 300, 29400, 16, reuse=784)
+    # hash v1: per lane the MAC and the measured address unit (8 DSP48E1, bench/results/address_unit.md)
+    one_lane = estimate.hashed_v1(784, 300, 29400, 16, reuse=784, acc_width=40)
     assert one_lane.multipliers == 1
-    assert one_lane.dsp == 1 + estimate.HASH_MULTS_PER_ADDRESS * estimate.DSP_PER_HASH_MULT
-    assert estimate.HASH_MULTS_PER_ADDRESS == 3  # docs/hash-spec.md "Hardware cost per address"
-    # one copy of K 16-bit words in BRAM_18K, vs the N*M words of the dense layer
-    assert one_lane.bram_18k == -(-29400 * 16 // (18 * 1024))
+    assert one_lane.dsp == 1 + estimate.address_cost(1, 32, 15, fabric=False).dsp == 9
+    # one copy of K 16-bit words in BRAM_18K (1K x 18), vs the N*M words of the dense layer
+    assert one_lane.bram_18k == -(-29400 // 1024)
     assert estimate.dense(784, 300, 16, reuse=784).bram_18k >= -(-784 * 300 * 16 // (18 * 1024))
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from ...frontend.onnx_functions import node_hash_config
 from ..ingest import HASHHLS_DOMAIN, SPATIAL_OPS, attr, initializer_map, op_key, tensor_shapes
 
 HASHED_DENSE_OP = 'HashhlsHashedDense'
@@ -72,6 +73,9 @@ def hls4ml_view(model: onnx.ModelProto, quantisers: dict[str, tuple[Callable, Ca
         if op is None:
             continue
         extra = [helper.make_attribute(k, attr(node, k)) for k in _HASH_ATTRS.get(op, ())]
+        if op in (HASHED_DENSE_OP, HASHED_CONV_OP):  # the spec version and banks, read by the one reader
+            h = node_hash_config(node, int(np.prod(inits[node.input[1]].dims)))
+            extra += [helper.make_attribute('hash_version', h.version), helper.make_attribute('banks', h.banks)]
         if op in (CONV_OP, HASHED_CONV_OP, MAXPOOL_OP):
             w_dims = inits[node.input[1]].dims if op == CONV_OP else None
             out_c = w_dims[0] if w_dims is not None else attr(node, 'out_channels')
@@ -131,6 +135,8 @@ def parse_hashed_dense(node, input_names, input_shapes, graph) -> dict:
         'n_in': int(attr(node, 'in_features')),
         'n_out': int(attr(node, 'out_features')),
         'seed': int(attr(node, 'seed')),
+        'hash_version': int(attr(node, 'hash_version')),
+        'n_banks': int(attr(node, 'banks')),
         'n_buckets': int(weight.size),
         'weight_data': weight.astype('float64').reshape(-1),
         'bias_data': _tensor_attr(node, 'bias').astype('float64').reshape(-1),
@@ -173,6 +179,8 @@ def parse_hashed_conv(node, input_names, input_shapes, graph) -> dict:
         **_window_layer(node, input_names, _window(node)),
         'class_name': 'HashedConv2D',
         'seed': int(attr(node, 'seed')),
+        'hash_version': int(attr(node, 'hash_version')),
+        'n_banks': int(attr(node, 'banks')),
         'n_buckets': int(weight.size),
         'weight_data': weight.astype('float64').reshape(-1),
         'bias_data': _tensor_attr(node, 'bias').astype('float64').reshape(-1),
