@@ -54,15 +54,15 @@ def test_lenet_estimate_fits_the_xc7z020_and_the_dense_one_is_reported(lenet):
     _, build_dir = lenet
     summary = (build_dir / "summary.md").read_text()
     board = load_board("pynq-z2")
-    m = re.search(r"Fits the pynq-z2 \(estimate\): BRAM_18K (\d+)/(\d+) \(\d+%\), DSP (\d+)/(\d+) \(\d+%\)\.", summary)
+    m = re.search(r"as built (\d+)/(\d+) \(\d+%\) BRAM_18K, (\d+)/(\d+) \(\d+%\) DSP, ([\d,]+)/([\d,]+) \(\d+%\) "
+                  r"LUT: fits", summary)
     assert m, summary
-    bram, bram_cap, dsp, dsp_cap = (int(m[i]) for i in (1, 2, 3, 4))
-    assert (bram_cap, dsp_cap) == (board.resources.bram_18k, board.resources.dsp)
-    assert bram <= bram_cap and dsp <= dsp_cap
-    d = re.search(r"hashed/dense: weight words [\d.]+x, BRAM_18K (\d+)/([\d,]+), DSP (\d+)/([\d,]+)", summary)
-    assert d and (int(d[1]), int(d[3])) == (bram, dsp), summary
-    dense_bram, dense_dsp = (int(d[i].replace(",", "")) for i in (2, 4))
-    assert dense_bram > bram and dense_dsp > dsp
+    bram, bram_cap, dsp, dsp_cap, lut, lut_cap = (int(m[i].replace(",", "")) for i in (1, 2, 3, 4, 5, 6))
+    assert (bram_cap, dsp_cap, lut_cap) == (board.resources.bram_18k, board.resources.dsp, board.resources.lut)
+    assert bram <= bram_cap and dsp <= dsp_cap and lut <= lut_cap
+    # the dense design given the same DSPs stores N*M words: more BRAM
+    side = re.search(r"\| BRAM_18K \| (\d+) \| (\d+) \|", summary)
+    assert side and int(side[1]) == bram and int(side[2]) > bram
 
 
 def _cli(*args):
