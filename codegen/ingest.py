@@ -65,6 +65,14 @@ class CheckModel(Transformation):
         if hashed is not None and hashed not in HASHHLS_DOMAIN_VERSIONS:
             raise UnsupportedModelError(f"the model imports {HASHHLS_DOMAIN} domain version {hashed}; supported: "
                                         f"{', '.join(map(str, HASHHLS_DOMAIN_VERSIONS))}")
+        if hashed == HASHHLS_DOMAIN_VERSIONS[0]:  # its function bodies compute hash version 1, whatever a node says
+            for node in model.graph.node:
+                v = attr_int(node, "hash_version", 1) if node.domain == HASHHLS_DOMAIN else 1
+                if v != 1:
+                    raise UnsupportedModelError(
+                        f"{describe(node)}: hash_version {v} needs {HASHHLS_DOMAIN} domain version 2 (the file imports "
+                        "version 1, whose function bodies compute hash version 1: onnxruntime and the build would "
+                        "disagree)")
         try:
             onnx.checker.check_model(model)
         except Exception as e:

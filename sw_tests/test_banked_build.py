@@ -14,14 +14,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 from hashhls.codegen.lanes import DEFAULT_REUSE_FACTOR, reuse_factors
 from hashhls.codegen.manifest import BuildManifest
-from hashhls.codegen.precision import layer_specs
+from hashhls.codegen.graph import layer_specs
 from hashhls.codegen.project import BuildConfig, build
 from hashhls.core.errors import UnsupportedModelError, UsageError
 from hashhls.frontend.checkpoint import load_checkpoint, save_checkpoint
 from hashhls.frontend.zoo import ModelConfig, build_model
 
 
-def _model(k=40, banks=4, version=2, n_in=24, n_out=10, hidden_banks=None) -> onnx.ModelProto:
+def _model(k=40, banks=4, version=2, n_in=24, n_out=10, hidden_banks=None, domain_version=2) -> onnx.ModelProto:
     rng = np.random.default_rng(0)
     attrs = {"hash_version": version, "banks": banks} if banks is not None else {"hash_version": version}
     inits = [numpy_helper.from_array(rng.uniform(-0.5, 0.5, k).astype(np.float32), "W"),
@@ -35,6 +35,24 @@ def _model(k=40, banks=4, version=2, n_in=24, n_out=10, hidden_banks=None) -> on
                               in_features=n_out, out_features=3, hash_version=2, banks=hidden_banks or 2)]
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", domain_version)])
+    m.ir_version = 9
+    return m
+
+
+def _conv_model(k=30, banks=4, c=2, kernel=3) -> onnx.ModelProto:
+    """One v2 HashedConv2d (fan-in c*kernel*kernel) on a [c, 6, 6] input, flattened."""
+    rng = np.random.default_rng(1)
+    inits = [numpy_helper.from_array(rng.uniform(-0.5, 0.5, k).astype(np.float32), "W"),
+             numpy_helper.from_array(np.zeros(4, np.float32), "B")]
+    nodes = [helper.make_node("HashedConv2d", ["x", "W", "B"], ["h"], name="conv1", domain="hashhls", seed=5,
+                              in_channels=c, out_channels=4, kernel_shape=[kernel, kernel], strides=[1, 1],
+                              pads=[0, 0, 0, 0], hash_version=2, banks=banks),
+             helper.make_node("Flatten", ["h"], ["y"], name="flat")]
+    side = 6 - kernel + 1
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", c, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4 * side * side])],
+                          initializer=inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 2)])
     m.ir_version = 9
     return m
@@ -68,10 +86,16 @@ def test_a_matching_reuse_factor_is_accepted(tmp_path):
     (dict(banks=25), {}, UnsupportedModelError, ("'fc1'", "24 inputs")),
     (dict(version=7), {}, UnsupportedModelError, ("'fc1'", "hash version 7")),
     (dict(), {"reuse_factor": 64}, UsageError, ("'fc1'", "reuse factor 6", "--reuse-factor 6")),
+    # a v2 node in a file importing hashhls domain version 1, whose function bodies hash by version 1
+    (dict(domain_version=1), {}, UnsupportedModelError, ("'fc1'", "hash_version 2", "domain version 2")),
+    # the convolution's lanes run over its C*kh*kw = 18 taps: K < P, P > taps, a contradicting reuse factor
+    (lambda: _conv_model(k=3, banks=4), {}, UnsupportedModelError, ("'conv1'", "K < P")),
+    (lambda: _conv_model(banks=19), {}, UnsupportedModelError, ("'conv1'", "18 inputs")),
+    (lambda: _conv_model(banks=4), {"reuse_factor": 4}, UsageError, ("'conv1'", "reuse factor 5")),
 ])
 def test_bad_v2_input_is_refused_before_any_cpp(tmp_path, model, kwargs, error, fragments):
     with pytest.raises(error) as info:
-        _build(tmp_path, _model(**model), **kwargs)
+        _build(tmp_path, model() if callable(model) else _model(**model), **kwargs)
     msg = str(info.value)
     assert "\n" not in msg and all(f in msg for f in fragments), msg
     assert not (tmp_path / "b").exists()  # nothing written
@@ -104,6 +128,19 @@ def test_checkpoint_with_an_unknown_hash_version_is_refused(tmp_path):
     torch.save(bad_cfg, tmp_path / "bad2.pt")
     with pytest.raises(UnsupportedModelError, match="hash version 5"):
         load_checkpoint(tmp_path / "bad2.pt")
+
+
+def test_cli_build_of_a_checkpoint_with_an_unknown_hash_version_is_one_line(tmp_path):
+    cfg = ModelConfig("mnist-mlp", compression=64, hash_version=2)
+    path = save_checkpoint(tmp_path / "m.pt", build_model(cfg), cfg)
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["3._extra_state"]["version"] = 4
+    torch.save(payload, tmp_path / "bad.pt")
+    r = subprocess.run([sys.executable, "-m", "hashhls", "build", str(tmp_path / "bad.pt"), "--no-csim", "-o",
+                        str(tmp_path / "b")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and r.stderr.startswith("hashhls: error:"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "'3'" in r.stderr and "hash version 4" in r.stderr, r.stderr
+    assert not (tmp_path / "b").exists() and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("kwargs,match", [
