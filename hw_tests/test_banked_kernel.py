@@ -24,6 +24,7 @@ import pytest
 from csim_helpers import require_gxx
 
 from hashhls.codegen.manifest import BuildManifest
+from hashhls.codegen.names import cpp_identifier
 from hashhls.codegen.project import BuildConfig, build
 from hashhls.frontend.hashing import HashConfig
 from hashhls.frontend.zoo import default_checkpoint, lenet5_checkpoint
@@ -79,7 +80,7 @@ def _hashed_layers(build_dir: Path) -> list[tuple[str, HashConfig, str, str, str
         win = info.attrs.get("window")
         shape = (info.n_out, info.n_in) if win is None else (win["out_c"], win["in_c"], win["kh"], win["kw"])
         h = HashConfig(shape, info.seed, info.buckets, info.attrs.get("hash_version", 1), info.attrs.get("banks", 1))
-        out.append((info.name, h, *calls[info.name]))
+        out.append((info.name, h, *calls[cpp_identifier(info.name)]))  # the C++ names layers onnx_<name>
     return out
 
 

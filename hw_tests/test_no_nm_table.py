@@ -108,10 +108,11 @@ def _symbols(fw: Path, tmp_path: Path, defines: list[str]) -> dict[str, int]:
                    cwd=tmp_path, check=True, capture_output=True)
     out = subprocess.run(["nm", "-S", "-C", str(obj)], capture_output=True, text=True, check=True).stdout
     sizes = {}
-    for line in out.splitlines():
-        parts = line.split(maxsplit=3)
-        if len(parts) == 4:
-            sizes[parts[3]] = (int(parts[1], 16), parts[2])
+    for line in out.splitlines():  # "address size type name" (symbols without a size have fewer fields)
+        m = re.match(r"([0-9a-fA-F]+) ([0-9a-fA-F]+) (\w) (.*)$", line)
+        if m:
+            sizes[m[4]] = (int(m[2], 16), m[3])
+    assert sizes, out[:2000]
     return sizes
 
 
