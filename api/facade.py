@@ -21,6 +21,7 @@ import numpy as np
 
 from .adversarial.advfile import AdvSet
 from .adversarial.report import Report
+from .core.defaults import DEFAULT_PRECISION
 from .core.errors import UsageError
 
 ModelLike = str | Path | None
@@ -79,7 +80,7 @@ class Build:
 
 
 def build(model: ModelLike = None, board: str = "pynq-z2", output: str | Path | None = None, *,
-          precision: str = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>", layer_precision: Sequence[str] = (),
+          precision: str = DEFAULT_PRECISION, layer_precision: Sequence[str] = (),
           reuse_factor: int = 64, io_type: str = "io_parallel", strict: bool = False, csim: bool = True,
           force: bool = False, strip_softmax: bool = False, progress: bool = False) -> Build:
     """Build ``model`` (checkpoint, ONNX file, or None for the bundled default) for ``board``.

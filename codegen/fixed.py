@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.defaults import DEFAULT_PRECISION as DEFAULT_PRECISION_TEXT
 from ..core.errors import HashhlsError
 
 
@@ -149,4 +150,4 @@ class FixedType:
         return int(((x > self.max_value) | (x < self.min_value)).sum())
 
 
-DEFAULT_PRECISION = FixedType(16, 6, Rounding.RND_CONV, Overflow.SAT)
+DEFAULT_PRECISION = FixedType.parse(DEFAULT_PRECISION_TEXT)  #: the build default (hashhls.core.defaults)

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-CONFIG_KEY = "hashhls.config"  #: ONNX metadata holding the checkpoint's ModelConfig JSON
+from ..frontend.onnx_functions import CONFIG_KEY
 
 
 @dataclass(frozen=True)

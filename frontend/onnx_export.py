@@ -21,7 +21,8 @@ from ..core.atomic import atomic_file
 from ..core.errors import HashhlsError
 from .gi import GIScale, fold_gi
 from .layers import HashedConv2d, HashedLinear
-from .onnx_functions import DOMAIN, DOMAIN_VERSION, DOMAIN_VERSION_V2, OPSET, all_functions, hash_attributes
+from .onnx_functions import (CONFIG_KEY, DOMAIN, DOMAIN_VERSION, DOMAIN_VERSION_V2, OPSET, all_functions,
+                             hash_attributes)
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -154,7 +155,7 @@ def export_onnx(model: nn.Module, path: str | Path | None = None, *, input_shape
     proto.ir_version = 9
     meta = {"hashhls.format": "dense" if dense else "hashed"}
     if config_json is not None:
-        meta["hashhls.config"] = config_json
+        meta[CONFIG_KEY] = config_json
     helper.set_model_props(proto, meta)
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:

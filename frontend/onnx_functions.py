@@ -37,6 +37,8 @@ from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from .hashing import DEFAULT_HASH_VERSION, FMIX_C1, FMIX_C2, SEED_SALT, V2_MIN_WIDTH, V2_SHIFTS, HashConfig
 
+#: ONNX metadata key holding the checkpoint's ModelConfig JSON (read back by hashhls.codegen.identity)
+CONFIG_KEY = "hashhls.config"
 DOMAIN = "hashhls"
 #: The hashhls domain version of a model whose hashed nodes are all hash version 1.
 DOMAIN_VERSION = 1

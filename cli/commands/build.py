@@ -8,7 +8,7 @@ from pathlib import Path
 NAME = "build"
 HELP = "Lower a model to an hls4ml HLS project for a board, with a compiled C simulation"
 
-DEFAULT_PRECISION = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+from ...core.defaults import DEFAULT_PRECISION
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

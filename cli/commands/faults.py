@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 NAME = "faults"
 HELP = ("Flip bits in the stored weight words of one or more builds (random, or the bit-flip attack BFA); "
@@ -51,5 +52,5 @@ def run(args: argparse.Namespace) -> int:
                        target=args.target, progress=not args.no_progress)
     study.write(args.output, force=args.force)
     print(study.table())
-    print(f"report: {args.output}/report.md")
+    print(f"report: {Path(args.output) / 'report.md'}")
     return 0

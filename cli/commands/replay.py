@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 NAME = "replay"
 HELP = ("Replay clean and adversarial inputs through float, ONNX Runtime, emulator and csim; "
@@ -34,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
     report = hashhls.replay(args.build_dir, advs, out=args.output, allow_other_model=args.allow_other_model,
                             dense_parent=args.dense_parent, force=args.force, progress=not args.no_progress)
     print(report.table())
-    print(f"report: {args.output}/report.md")
+    print(f"report: {Path(args.output) / 'report.md'}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 NAME = "transfer"
 HELP = ("Craft on the dense float parent, the hashed float model, the build's fixed-point twin and its csim "
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
                               eps=args.eps, n=args.n, queries=args.queries, out=args.output, force=args.force,
                               progress=not args.no_progress)
     print(report.table())
-    print(f"report: {args.output}/report.md")
+    print(f"report: {Path(args.output) / 'report.md'}")
     return 0
