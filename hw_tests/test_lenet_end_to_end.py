@@ -15,6 +15,7 @@ from csim_helpers import make_build
 from hashhls.codegen.boards import load_board
 from hashhls.codegen.csim import load_build
 from hashhls.codegen.emulator import Emulator
+from hashhls.codegen.manifest import BuildManifest
 from hashhls.frontend.checkpoint import save_checkpoint
 from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.train import train_model
@@ -25,9 +26,10 @@ pytestmark = [pytest.mark.csim, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def lenet(tmp_path_factory):
-    """A hashed 1/8 LeNet-5 trained for 4 epochs on 5,000 bundled images (enough to classify most digits)."""
+    """A hashed 1/8 LeNet-5 (hash version 2, its default banks) trained for 4 epochs on 5,000 bundled images
+    (enough to classify most digits)."""
     d = tmp_path_factory.mktemp("lenet")
-    cfg = ModelConfig("lenet5", compression=8, seed=1)
+    cfg = ModelConfig("lenet5", compression=8, seed=1, hash_version=2)
     x, y = load_mnist(split="train", limit=5000)
     model, _ = train_model(cfg, (x, y), epochs=4, progress=False)
     ckpt = save_checkpoint(d / "lenet5-c8.pt", model, cfg)
@@ -39,6 +41,9 @@ def test_lenet_csim_equals_emulator_on_all_mnist_test_images(lenet, mnist_test):
 
     _, build_dir = lenet
     x, labels = mnist_test
+    hashed = [layer for layer in BuildManifest.read(build_dir).layers if layer.buckets]
+    assert hashed and all(layer.attrs.get("hash_version") == 2 for layer in hashed)  # the banked kernels
+    assert "hashed_conv2d_banked_cl" in (build_dir / "hls" / "firmware" / "myproject.cpp").read_text()
     got = load_build(build_dir).predict(x)
     np.testing.assert_array_equal(got, Emulator.from_build(build_dir).predict(x))
     sess = ort.InferenceSession(str(build_dir / "model.onnx"), providers=["CPUExecutionProvider"])

@@ -35,7 +35,8 @@ def _model(k=40, banks=4, version=2, n_in=24, n_out=10, hidden_banks=None, domai
                               in_features=n_out, out_features=3, hash_version=2, banks=hidden_banks or 2)]
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], initializer=inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", domain_version)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18),
+                                            helper.make_opsetid("hashhls", domain_version)])
     m.ir_version = 9
     return m
 

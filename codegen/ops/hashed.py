@@ -85,7 +85,7 @@ class HashedLinear(_HashedOp):
     domain = HASHHLS_DOMAIN
     op_type = "HashedLinear"
     kind = LayerKind.HASHED_DENSE
-    doc = "K stored weights, bucket and sign hashed on chip"
+    doc = "K stored weights, bucket and sign hashed on chip; hash v1, or v2 with P banks (the banked kernel, P lanes)"
 
     def analyse(self, ctx: NodeContext):
         n_in, n_out = _required_int(ctx, "in_features"), _required_int(ctx, "out_features")
@@ -120,7 +120,7 @@ class HashedConv2d(_HashedOp):
     op_type = "HashedConv2d"
     kind = LayerKind.HASHED_CONV2D
     spatial = True
-    doc = "2-D, strides, pads; K stored weights, hashed on chip"
+    doc = "2-D, strides, pads; K stored weights, hashed on chip; hash v1, or v2 with P banks (banked kernel)"
 
     def analyse(self, ctx: NodeContext):
         n_in, n_out = _required_int(ctx, "in_channels"), _required_int(ctx, "out_channels")
