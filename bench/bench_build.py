@@ -115,10 +115,11 @@ def bench_model(title: str, ckpt: Path, x: np.ndarray, labels: np.ndarray) -> li
     dense = _dense_equivalent(model, conv)
     with tempfile.TemporaryDirectory(prefix="hashhls-bench-") as tmp:
         work = Path(tmp)
+        # no --reuse-factor: hash-version-2 layers run their banks' (ceil(fan-in / P)), other layers REUSE
         _, t_build = _timed(lambda: build(BuildConfig(output_dir=work / "hashhls", model=ckpt, board="pynq-z2",
-                                                       reuse_factor=REUSE, progress=False)))
+                                                       progress=False)))
         accums = [layer.precision["accum"] for layer in BuildManifest.read(work / "hashhls").layers
-                  if "accum" in layer.precision]
+                  if "weight" in layer.precision]  # weighted layers (a pooling layer has an accum type too)
         stock = bench_stock(dense, x, work, accums, conv)
         csim = load_build(work / "hashhls")
         csim.predict(x[:8])  # warm the page cache, as hls4ml's predict ran after compile()
@@ -169,8 +170,9 @@ def main() -> None:
         "",
         f"Produced by `python bench/bench_build.py` on {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
         f"{len(x):,} official MNIST test images, precision `{PRECISION}` everywhere (hls4ml stock given "
-        f"hashhls's exact accumulator types), reuse factor {REUSE} requested (hls4ml adjusts it per layer; "
-        "stock convolutions capped at C*kh*kw). hls4ml stock = its PyTorch front end, Vivado backend, "
+        f"hashhls's exact accumulator types), reuse factor {REUSE} for hls4ml stock (hls4ml adjusts it per layer; "
+        "stock convolutions capped at C*kh*kw) and hashhls's default for hashhls (hash-version-2 layers: "
+        "ceil(fan-in / banks), the banked kernel's). hls4ml stock = its PyTorch front end, Vivado backend, "
         "io_parallel, Resource strategy, on the dense equivalent (the materialised virtual weights). One run.",
         "",
     ]

@@ -22,7 +22,7 @@ from onnx import helper, numpy_helper
 
 from ..core.errors import InvalidFileError, UnsupportedModelError
 from .names import sanitise_identifier
-from .onnx_io import (BATCH_DIM, HASHHLS_DOMAIN, HASHHLS_DOMAIN_VERSION, OPSETS, attr, attr_float, attr_int,
+from .onnx_io import (BATCH_DIM, HASHHLS_DOMAIN, HASHHLS_DOMAIN_VERSIONS, OPSETS, attr, attr_float, attr_int,
                       attr_ints, describe, float_array, initializer_map, int_array, load_onnx, op_key,
                       opset_version, printable, quoted, tensor_array, tensor_shapes)
 from .ops.registry import op_for_node
@@ -62,9 +62,17 @@ class CheckModel(Transformation):
             raise UnsupportedModelError(f"the model imports default-domain opset {version}; supported: "
                                         f"{OPSETS.start} to {OPSETS.stop - 1}")
         hashed = opset_version(model, HASHHLS_DOMAIN)
-        if hashed is not None and hashed != HASHHLS_DOMAIN_VERSION:
+        if hashed is not None and hashed not in HASHHLS_DOMAIN_VERSIONS:
             raise UnsupportedModelError(f"the model imports {HASHHLS_DOMAIN} domain version {hashed}; supported: "
-                                        f"{HASHHLS_DOMAIN_VERSION}")
+                                        f"{', '.join(map(str, HASHHLS_DOMAIN_VERSIONS))}")
+        if hashed == HASHHLS_DOMAIN_VERSIONS[0]:  # its function bodies compute hash version 1, whatever a node says
+            for node in model.graph.node:
+                v = attr_int(node, "hash_version", 1) if node.domain == HASHHLS_DOMAIN else 1
+                if v != 1:
+                    raise UnsupportedModelError(
+                        f"{describe(node)}: hash_version {v} needs {HASHHLS_DOMAIN} domain version 2 (the file imports "
+                        "version 1, whose function bodies compute hash version 1: onnxruntime and the build would "
+                        "disagree)")
         try:
             onnx.checker.check_model(model)
         except Exception as e:

@@ -19,9 +19,9 @@ from onnx import AttributeProto, TensorProto, numpy_helper
 
 from ..core.errors import InvalidFileError, UnsupportedModelError
 from ..frontend.onnx_functions import DOMAIN as HASHHLS_DOMAIN
-from ..frontend.onnx_functions import DOMAIN_VERSION as HASHHLS_DOMAIN_VERSION
+from ..frontend.onnx_functions import DOMAIN_VERSIONS as HASHHLS_DOMAIN_VERSIONS
 
-__all__ = ["HASHHLS_DOMAIN", "HASHHLS_DOMAIN_VERSION", "BATCH_DIM", "OPSETS", "load_onnx", "op_key", "op_label",
+__all__ = ["HASHHLS_DOMAIN", "HASHHLS_DOMAIN_VERSIONS", "BATCH_DIM", "OPSETS", "load_onnx", "op_key", "op_label",
            "quoted", "printable", "describe", "attr", "attr_int", "attr_float", "attr_ints", "attr_str",
            "attr_tensor", "initializer_map", "tensor_array", "float_array", "int_array", "MAX_ELEMENTS", "tensor_shapes", "opset_version"]
 

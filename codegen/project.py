@@ -24,6 +24,7 @@ from .boards import Board, load_board
 from .fixed import DEFAULT_PRECISION, FixedType
 from .guard import GuardReport, check_precision, guard_markdown, guard_record
 from .identity import identity_of_onnx
+from .lanes import DEFAULT_REUSE_FACTOR, reuse_factors
 from .manifest import BuildManifest, LayerInfo
 from .graph import graph_input, layer_specs
 from .graph import input_shape as graph_input_shape
@@ -38,7 +39,6 @@ from .summary import BuildSummary, build_summary
 log = logging.getLogger(__name__)
 
 PROJECT_NAME = "myproject"
-DEFAULT_REUSE_FACTOR = 64
 
 
 class IOType(str, enum.Enum):
@@ -68,7 +68,7 @@ class BuildConfig:
     board: str = "pynq-z2"
     precision: str = DEFAULT_PRECISION.cpp()  #: a type, or "auto"
     layer_precision: list[str] = field(default_factory=list)  #: NAME=TYPE / NAME.TENSOR=TYPE
-    reuse_factor: int = DEFAULT_REUSE_FACTOR
+    reuse_factor: int | None = None  #: None: DEFAULT_REUSE_FACTOR, and hash-v2 layers their own (codegen.lanes)
     io_type: IOType = IOType.PARALLEL
     force: bool = False
     compile_csim: bool = True
@@ -86,7 +86,7 @@ class BuildConfig:
     strip_softmax: bool = False  #: remove a Softmax at the output (the predicted class is unchanged)
 
     def validate(self) -> None:
-        if not 1 <= int(self.reuse_factor) <= 1_000_000:
+        if self.reuse_factor is not None and not 1 <= int(self.reuse_factor) <= 1_000_000:
             raise HashhlsError(f"--reuse-factor must be a positive integer, got {self.reuse_factor}")
         if self.precision != AUTO:
             parse_type(self.precision)
@@ -105,6 +105,7 @@ class BuildState:
     source: ModelSource | None = None
     model: onnx.ModelProto | None = None
     specs: list[LayerSpec] = field(default_factory=list)
+    reuse: dict[str, int] = field(default_factory=dict)  #: weighted layer -> reuse factor (codegen.lanes)
     plan: PrecisionPlan | None = None
     hls_model: object = None
     manifest: BuildManifest | None = None
@@ -125,6 +126,7 @@ def step_ingest(s: BuildState) -> None:
     s.specs = layer_specs(s.model)
     for sp in s.specs:
         op_for_kind(sp.kind).check_build(sp, s.config.io_type.value)
+    s.reuse = reuse_factors(s.specs, s.config.reuse_factor)
 
 
 def step_precision(s: BuildState) -> None:
@@ -150,11 +152,11 @@ def step_convert(s: BuildState) -> None:
     from .hls.writer import quiet
 
     register()
-    view = Hls4mlView(s.model, s.specs, s.plan, int(s.config.reuse_factor))
+    view = Hls4mlView(s.model, s.specs, s.plan, _model_reuse(s.config), s.reuse)
     layer_cfg = dict(view.config)
     layer_cfg[view.input_name] = {"Precision": {"result": s.plan.input.cpp()}}
     hls_config = {
-        "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": int(s.config.reuse_factor),
+        "Model": {"Precision": DEFAULT_PRECISION.cpp(), "ReuseFactor": _model_reuse(s.config),
                   "Strategy": "Resource"},
         "LayerName": layer_cfg,
     }
@@ -266,6 +268,10 @@ def build(config: BuildConfig) -> BuildManifest:
 
 # -- helpers ------------------------------------------------------------------
 
+def _model_reuse(config: BuildConfig) -> int:
+    return DEFAULT_REUSE_FACTOR if config.reuse_factor is None else int(config.reuse_factor)
+
+
 def input_name(model: onnx.ModelProto) -> str:
     return graph_input(model).name
 
@@ -301,7 +307,7 @@ def emulation_manifest(s: BuildState) -> BuildManifest:
     shape = input_shape(s.model)
     return BuildManifest(
         board=s.board.name, backend=s.board.backend, io_type=s.config.io_type.value,
-        reuse_factor=int(s.config.reuse_factor), input_shape=shape, n_outputs=s.specs[-1].n_out,
+        reuse_factor=_model_reuse(s.config), input_shape=shape, n_outputs=s.specs[-1].n_out,
         input_layout=input_layout(s.model, s.specs),
         input_precision=s.plan.input.cpp(), output_precision=s.plan.output.cpp(), layers=layers,
         source=s.source.label, source_sha256=s.source.sha256, project_name=PROJECT_NAME,

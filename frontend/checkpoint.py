@@ -17,7 +17,8 @@ import os
 from pathlib import Path
 
 from ..core.atomic import atomic_file
-from ..core.errors import HashhlsError
+from ..core.errors import HashhlsError, UnsupportedModelError
+from .hashing import HASH_VERSIONS
 from .zoo import ModelConfig, build_model
 
 FORMAT = "hashhls-checkpoint"
@@ -98,6 +99,7 @@ def load_checkpoint(path: str | os.PathLike):
             arbitrary objects, or a state that does not match the config.
     """
     payload = read_checkpoint(path)
+    _check_hash_versions(path, payload["state_dict"])
     cfg = ModelConfig.from_json(payload["config"])
     model = build_model(cfg)
     try:
@@ -107,6 +109,17 @@ def load_checkpoint(path: str | os.PathLike):
         raise HashhlsError(f"checkpoint {path} does not match its config {cfg.name}: {msg[:300]}") from None
     model.eval()
     return model, cfg
+
+
+def _check_hash_versions(path, state: dict) -> None:
+    """Refuse a hashed layer whose state names a hash version this hashhls does not implement."""
+    for key, value in state.items():
+        if key.endswith("_extra_state") and isinstance(value, dict) and "version" in value:
+            if value["version"] not in HASH_VERSIONS or isinstance(value["version"], bool):
+                layer = key[: -len("._extra_state")] or key
+                raise UnsupportedModelError(f"checkpoint {path}: layer {layer!r} uses hash version "
+                                            f"{value['version']!r}, this hashhls implements "
+                                            f"{', '.join(map(str, HASH_VERSIONS))} (docs/hash-spec.md)")
 
 
 def checkpoint_metrics(path: str | os.PathLike) -> dict:

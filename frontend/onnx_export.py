@@ -21,7 +21,8 @@ from ..core.atomic import atomic_file
 from ..core.errors import HashhlsError
 from .gi import GIScale, fold_gi
 from .layers import HashedConv2d, HashedLinear
-from .onnx_functions import CONFIG_KEY, DOMAIN, DOMAIN_VERSION, OPSET, all_functions
+from .onnx_functions import (CONFIG_KEY, DOMAIN, DOMAIN_VERSION, DOMAIN_VERSION_V2, OPSET, all_functions,
+                             hash_attributes)
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -78,14 +79,16 @@ def _add_module(g: _GraphBuilder, m: nn.Module, dense: bool) -> None:
         return
     elif isinstance(m, HashedLinear) and not dense:
         g.add("HashedLinear", "hashed_linear", [("W", _array(m.weight)), ("B", _bias(m, m.out_features))],
-              domain=DOMAIN, seed=m.seed, in_features=m.in_features, out_features=m.out_features)
+              domain=DOMAIN, seed=m.seed, in_features=m.in_features, out_features=m.out_features,
+              **hash_attributes(m.hash))
     elif isinstance(m, (nn.Linear, HashedLinear)):
         w = m.virtual_weight() if isinstance(m, HashedLinear) else m.weight
         g.add("Gemm", "dense", [("W", _array(w)), ("B", _bias(m, m.out_features))], transB=1)
     elif isinstance(m, HashedConv2d) and not dense:
         g.add("HashedConv2d", "hashed_conv", [("W", _array(m.weight)), ("B", _bias(m, m.out_channels))],
               domain=DOMAIN, seed=m.seed, in_channels=m.in_channels, out_channels=m.out_channels,
-              kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=[*m.padding, *m.padding])
+              kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=[*m.padding, *m.padding],
+              **hash_attributes(m.hash))
     elif isinstance(m, (nn.Conv2d, HashedConv2d)):
         if isinstance(m, nn.Conv2d) and (m.groups != 1 or _pair(m.dilation) != [1, 1]
                                          or isinstance(m.padding, str)):
@@ -143,9 +146,12 @@ def export_onnx(model: nn.Module, path: str | Path | None = None, *, input_shape
     g.nodes[-1].output[0] = OUTPUT_NAME
     graph.node[-1].output[0] = OUTPUT_NAME
     uses_domain = any(n.domain == DOMAIN for n in g.nodes)
-    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(DOMAIN, DOMAIN_VERSION)] if uses_domain else [])
+    # hashhls domain version 2 only when a node needs it: a hash-v1 model is written exactly as before
+    version = DOMAIN_VERSION_V2 if any(a.name == "hash_version" for n in g.nodes for a in n.attribute) \
+        else DOMAIN_VERSION
+    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(DOMAIN, version)] if uses_domain else [])
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="hashhls",
-                              functions=all_functions() if uses_domain else None)
+                              functions=all_functions(version) if uses_domain else None)
     proto.ir_version = 9
     meta = {"hashhls.format": "dense" if dense else "hashed"}
     if config_json is not None:

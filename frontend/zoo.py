@@ -1,10 +1,14 @@
 """The model zoo: named architectures, hashed at a given compression, and their config.
 
 A model is fully described by a :class:`ModelConfig` (name, compression,
-hash seed, optional GI); :func:`build_model` turns it into an
-``nn.Sequential``. Weight layer ``l`` (counting linear and conv layers from 0)
-gets hash seed ``cfg.seed + l``. ``compression == 1`` builds the dense
+hash seed, hash version and banks, optional GI); :func:`build_model` turns it
+into an ``nn.Sequential``. Weight layer ``l`` (counting linear and conv layers
+from 0) gets hash seed ``cfg.seed + l``. ``compression == 1`` builds the dense
 equivalent with plain ``nn.Linear`` / ``nn.Conv2d``.
+
+Hash version 2 (docs/hash-spec.md) gives each weight layer P banks, the lanes
+of its hardware kernel; :data:`DEFAULT_BANKS` holds each architecture's
+choice, clipped to what a layer allows (``P <= K`` and ``P <= fan-in``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import HashhlsError
+from ..core.errors import HashhlsError, UnsupportedModelError
 from .gi import GIConfig
+from .hashing import DEFAULT_HASH_VERSION, buckets_for, check_banks, check_version
 
 #: Per model: dataset, input shape, and the layer list. A layer is
 #: ("conv", in, out, kernel, padding), ("linear", in, out), ("relu",),
@@ -38,19 +43,43 @@ _ARCHS: dict[str, tuple[str, tuple[int, ...], list[tuple]]] = {
 }
 
 MODEL_NAMES: tuple[str, ...] = tuple(_ARCHS)
+
+#: Hash version 2: banks (= kernel lanes; the layer's reuse factor is ceil(fan-in / P)) per weight layer.
+#: mnist-mlp and lenet5: chosen with the build's estimate (hashhls.codegen.estimate, measured address
+#: units) among the P that divide the fan-in (no idle lanes) so that the 1/8 models fit the pynq-z2 with
+#: BRAM at most 1/6 of the dense design's and a latency within 2x (here about 1.1x and 1.2x) of the dense
+#: design given the same DSPs: each bank is one BRAM_18K (at most 1,024 words) or small enough for LUTRAM.
+#: LeNet-5's first convolution has K = 19 at 1/8, which bounds its lanes (P <= K): 13 lanes, 2 steps.
+#: cifar-convnet: divisors of its fan-ins, not fitted to a board.
+DEFAULT_BANKS: dict[str, tuple[int, ...]] = {
+    "mnist-mlp": (30, 10, 5),
+    "lenet5": (13, 30, 10, 20, 6),
+    "cifar-convnet": (9, 32, 64, 16),
+}
 NUM_CLASSES = 10
 DEFAULT_CHECKPOINT = "mnist-mlp-c8.pt"
 LENET5_CHECKPOINT = "lenet5-c8.pt"
 
 
-def _virtual_sizes(name: str) -> list[int]:
-    sizes = []
+def _weight_layers(name: str) -> list[tuple[int, int]]:
+    """``(virtual weights, fan-in)`` of each weight layer of architecture ``name``."""
+    layers = []
     for spec in _ARCHS[name][2]:
         if spec[0] == "linear":
-            sizes.append(spec[1] * spec[2])
+            layers.append((spec[1] * spec[2], spec[1]))
         elif spec[0] == "conv":
-            sizes.append(spec[1] * spec[2] * spec[3] * spec[3])
-    return sizes
+            layers.append((spec[1] * spec[2] * spec[3] * spec[3], spec[1] * spec[3] * spec[3]))
+    return layers
+
+
+def _virtual_sizes(name: str) -> list[int]:
+    return [n for n, _ in _weight_layers(name)]
+
+
+def default_banks(name: str, compression: float) -> list[int]:
+    """The architecture's :data:`DEFAULT_BANKS`, each clipped to ``min(K, fan-in)`` at this compression."""
+    return [min(p, buckets_for(n, compression=compression), m)
+            for p, (n, m) in zip(DEFAULT_BANKS[name], _weight_layers(name))]
 
 
 @dataclass
@@ -65,6 +94,8 @@ class ModelConfig:
         gi: gradient inhibition built into the model, or None.
         gi_layers: for GI ``sign`` mode, indices of the weight layers it acts
             on (None = all).
+        hash_version: 1 or 2 (docs/hash-spec.md) for the hashed layers.
+        banks: version 2 only, P per weight layer; None = :func:`default_banks`.
         input_shape, num_classes, dataset: derived from ``name``.
     """
 
@@ -73,6 +104,8 @@ class ModelConfig:
     seed: int = 0
     gi: GIConfig | None = None
     gi_layers: list[int] | None = None
+    hash_version: int = DEFAULT_HASH_VERSION
+    banks: list[int] | None = None
     input_shape: list[int] = field(init=False)
     num_classes: int = field(init=False)
     dataset: str = field(init=False)
@@ -101,19 +134,49 @@ class ModelConfig:
                 raise HashhlsError(f"GI layer index {bad[0]} out of range: {self.name} has {len(sizes)} weight "
                                    f"layers (0..{len(sizes) - 1})")
             self.gi_layers = sorted({int(i) for i in self.gi_layers})
+        self._check_hash()
         dataset, shape, _ = _ARCHS[self.name]
         self.dataset, self.input_shape, self.num_classes = dataset, list(shape), NUM_CLASSES
+
+    def _check_hash(self) -> None:
+        try:
+            self.hash_version = check_version(self.hash_version)
+        except ValueError as e:
+            raise UnsupportedModelError(f"model {self.name}: {e}") from None
+        if self.hash_version == 1:
+            if self.banks is not None:
+                raise UnsupportedModelError(f"model {self.name}: banks need hash version 2 (got banks {self.banks} "
+                                            f"with version 1)")
+            return
+        if not self.hashed:
+            raise UnsupportedModelError(f"model {self.name}: hash version {self.hash_version} needs a hashed model "
+                                        f"(compression > 1); compression 1 builds the dense model")
+        layers = _weight_layers(self.name)
+        if self.banks is None:
+            self.banks = default_banks(self.name, self.compression)
+        if not isinstance(self.banks, (list, tuple)) or len(self.banks) != len(layers):
+            raise UnsupportedModelError(f"model {self.name} has {len(layers)} weight layers, so banks must list "
+                                        f"{len(layers)} values, got {self.banks!r}")
+        self.banks = [int(p) if not isinstance(p, bool) and isinstance(p, int) else p for p in self.banks]
+        for i, (p, (n, m)) in enumerate(zip(self.banks, layers)):
+            try:
+                check_banks(p, buckets_for(n, compression=self.compression), m, n)
+            except ValueError as e:
+                raise UnsupportedModelError(f"model {self.name}, weight layer {i}: {e}") from None
 
     @property
     def hashed(self) -> bool:
         return self.compression > 1
 
     def to_json(self) -> str:
-        return json.dumps({
+        d = {
             "name": self.name, "compression": self.compression, "seed": self.seed,
             "input_shape": self.input_shape, "num_classes": self.num_classes, "dataset": self.dataset,
             "gi": None if self.gi is None else self.gi.to_dict(), "gi_layers": self.gi_layers,
-        }, sort_keys=True)
+        }
+        if self.hash_version != 1:  # a v1 config is written exactly as before version 2 existed
+            d.update(hash_version=self.hash_version, banks=self.banks)
+        return json.dumps(d, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> ModelConfig:
@@ -121,7 +184,8 @@ class ModelConfig:
         try:
             d = json.loads(text)
             gi = GIConfig.from_dict(d.get("gi"))
-            cfg = cls(str(d["name"]), d["compression"], d["seed"], gi, d.get("gi_layers"))
+            cfg = cls(str(d["name"]), d["compression"], d["seed"], gi, d.get("gi_layers"),
+                      d.get("hash_version", DEFAULT_HASH_VERSION), d.get("banks"))
         except HashhlsError:
             raise
         except (ValueError, TypeError, KeyError) as e:
@@ -145,17 +209,20 @@ def build_model(cfg: ModelConfig):  # -> nn.Sequential (torch imported lazily by
 
     mods: list[nn.Module] = []
     layer = 0
+
+    def hashing(layer: int) -> dict:
+        banks = cfg.banks[layer] if cfg.banks is not None else None
+        return dict(compression=cfg.compression, seed=cfg.seed + layer, hash_version=cfg.hash_version, banks=banks)
+
     for spec in _ARCHS[cfg.name][2]:
         kind = spec[0]
         if kind == "linear":
             _, i, o = spec
-            mods.append(HashedLinear(i, o, compression=cfg.compression, seed=cfg.seed + layer)
-                        if cfg.hashed else nn.Linear(i, o))
+            mods.append(HashedLinear(i, o, **hashing(layer)) if cfg.hashed else nn.Linear(i, o))
             layer += 1
         elif kind == "conv":
             _, i, o, k, p = spec
-            mods.append(HashedConv2d(i, o, k, padding=p, compression=cfg.compression, seed=cfg.seed + layer)
-                        if cfg.hashed else nn.Conv2d(i, o, k, padding=p))
+            mods.append(HashedConv2d(i, o, k, padding=p, **hashing(layer)) if cfg.hashed else nn.Conv2d(i, o, k, padding=p))
             layer += 1
         elif kind == "relu":
             mods.append(nn.ReLU())

@@ -30,13 +30,20 @@ def make_build(out: Path, model: Path | None = None, **kwargs) -> Path:
 
 
 def chain_onnx(layers: list[tuple], input_shape=(1, 28, 28), seed: int = 0, scale: float = 0.1,
-               flatten: bool = True) -> onnx.ModelProto:
+               flatten: bool = True, banks: int | list[int] | None = None) -> onnx.ModelProto:
     """A feed-forward chain. layers: ("hashed", n_in, n_out, K, seed) | ("dense", n_in, n_out) | ("relu",)
     | ("flatten",) | ("maxpool", k, stride) | ("conv", c_in, c_out, k, stride, pads)
     | ("hashedconv", c_in, c_out, k, stride, pads, K, seed), with ONNX ``pads`` (top, left, bottom, right).
 
     Weights and biases are uniform in [-scale, scale], or given as extra tuple items (W, B).
+    ``banks``: make the hashed layers hash version 2 with these banks (one value for all, or one per hashed layer).
     """
+    hashed_count = sum(spec[0] in ("hashed", "hashedconv") for spec in layers)
+    bank_list = None if banks is None else ([banks] * hashed_count if isinstance(banks, int) else list(banks))
+
+    def hash_attrs() -> dict:
+        return {} if bank_list is None else {"hash_version": 2, "banks": bank_list.pop(0)}
+
     rng = np.random.default_rng(seed)
     nodes, inits, cur = [], [], "x"
     if flatten:
@@ -67,7 +74,7 @@ def chain_onnx(layers: list[tuple], input_shape=(1, 28, 28), seed: int = 0, scal
             else:
                 nodes.append(helper.make_node("HashedConv2d", [cur, f"W{idx}", f"B{idx}"], [out],
                                               name=f"hconv{idx}", domain="hashhls", seed=spec[7], in_channels=c_in,
-                                              out_channels=c_out, **geometry))
+                                              out_channels=c_out, **geometry, **hash_attrs()))
         else:
             kind, n_in, n_out = spec[0], spec[1], spec[2]
             shape = (spec[3],) if kind == "hashed" else (n_out, n_in)
@@ -82,12 +89,13 @@ def chain_onnx(layers: list[tuple], input_shape=(1, 28, 28), seed: int = 0, scal
             else:
                 nodes.append(helper.make_node("HashedLinear", [cur, f"W{idx}", f"B{idx}"], [out],
                                               name=f"hashed{idx}", domain="hashhls", seed=spec[4], in_features=n_in,
-                                              out_features=n_out))
+                                              out_features=n_out, **hash_attrs()))
         cur = out
     graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
                                                                              ["N", *input_shape])],
                               [helper.make_tensor_value_info(cur, TensorProto.FLOAT, ["N", n_out or 1])],
                               initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18),
+                                                    helper.make_opsetid("hashhls", 1 if banks is None else 2)])
     model.ir_version = 9
     return model

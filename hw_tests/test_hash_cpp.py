@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,3 +86,52 @@ def test_cpp_fmix32_matches_vectors(tmp_path, vectors):
     out = subprocess.run([str(tmp_path / "fmix")], input=" ".join(str(x) for x, _ in pairs), capture_output=True,
                          text=True, check=True, cwd=tmp_path).stdout.split()
     assert [int(v) for v in out] == [e for _, e in pairs]
+
+
+# -- hash version 2 ----------------------------------------------------------------------------------------
+#
+# The kernels call hashhls_v2_bucket_sign<CONFIG_T>(f, lane) with the layer's constants in a config struct, as
+# the generated firmware does; the driver below gets one such struct per vector case (the round keys from the
+# vectors, whose C++ derivation hashhls_v2_round_key is checked separately) and prints every vector's answer.
+
+def _v2_driver(vectors: dict) -> str:
+    configs, calls = [], []
+    for n, c in enumerate(vectors["cases"]):
+        keys = c["round_keys"]
+        configs.append(
+            f"struct case{n} : nnet::hashed_dense_config {{ static const unsigned n_buckets = {c['buckets']}; "
+            f"static const unsigned n_banks = {c['banks']}; static const unsigned hash_width = {c['width']}; "
+            + " ".join(f"static const unsigned round_key{j} = {k}u;" for j, k in enumerate(keys)) + " };")
+        fan_in = int(np.prod(c["shape"])) // c["shape"][0]
+        idx = ", ".join(f"{f}u" for f in c["index"])
+        calls.append(
+            f"  {{ static const uint32_t f[] = {{{idx}}};\n"
+            f"    for (unsigned j = 0; j < sizeof(f) / sizeof(f[0]); j++) {{ uint32_t b; bool neg;\n"
+            f"      nnet::hashhls_v2_bucket_sign<case{n}>(f[j], (f[j] % {fan_in}u) % {c['banks']}u, b, neg);\n"
+            f"      std::printf(\"%u %d\\n\", b, neg ? -1 : 1); }}\n"
+            f"    for (unsigned j = 0; j < 4; j++) std::printf(\"%u \", nnet::hashhls_v2_round_key({c['seed']}u, "
+            f"{c['width']}, j));\n    std::printf(\"\\n\"); }}")
+    mixes = [f'  std::printf("%u\\n", nnet::hashhls_v2_mix<{w}>({x}u, '
+             + ", ".join(f"nnet::hashhls_v2_round_key({s}u, {w}, {j})" for j in range(4)) + "));"
+             for w, s, x, _ in vectors["mix"]]
+    return ("#include <cstdio>\n#include \"nnet_hashed.h\"\n" + "\n".join(configs) + "\nint main() {\n"
+            + "\n".join(calls) + "\n" + "\n".join(mixes) + "\n  return 0;\n}\n")
+
+
+def test_cpp_v2_address_unit_matches_every_vector_case(tmp_path):
+    vectors = json.loads((REPO / "docs" / "hash-test-vectors-v2.json").read_text())
+    (tmp_path / "v2.cpp").write_text(_v2_driver(vectors))
+    subprocess.run(["g++", "-std=c++11", "-O1", "-I", str(REPO / "templates"), "-I", str(HLS4ML_TEMPLATES / "nnet_utils"),
+                    "-I", str(HLS4ML_TEMPLATES / "ap_types"), "v2.cpp", "-o", "v2"], cwd=tmp_path, check=True,
+                   capture_output=True, text=True)
+    lines = subprocess.run([str(tmp_path / "v2")], capture_output=True, text=True, check=True).stdout.splitlines()
+    pos = 0
+    for c in vectors["cases"]:
+        got = [tuple(map(int, ln.split())) for ln in lines[pos:pos + len(c["index"])]]
+        pos += len(c["index"])
+        msg = f"case {c['shape']} seed {c['seed']} K {c['buckets']} P {c['banks']}"
+        assert [b for b, _ in got] == c["bucket"], msg
+        assert [s for _, s in got] == c["sign"], msg
+        assert [int(k) for k in lines[pos].split()] == c["round_keys"], msg
+        pos += 1
+    assert [int(v) for v in lines[pos:]] == [e for *_, e in vectors["mix"]]

@@ -41,9 +41,10 @@ int main() {
 """
 
 
-def _model(w, b) -> onnx.ModelProto:
+def _model(w, b, banks=None) -> onnx.ModelProto:
+    extra = {} if banks is None else {"hash_version": 2, "banks": banks}
     node = helper.make_node("HashedLinear", ["x", "W", "B"], ["y"], name="fc", domain="hashhls", seed=SEED,
-                            in_features=N_IN, out_features=N_OUT)
+                            in_features=N_IN, out_features=N_OUT, **extra)
     g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", N_IN])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", N_OUT])],
                           initializer=[numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")])
@@ -53,17 +54,21 @@ def _model(w, b) -> onnx.ModelProto:
 @pytest.mark.parametrize("path", ["csim-int64", "ap_fixed"])
 @pytest.mark.parametrize("precision", ["ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "ap_fixed<10,4,AP_RND_CONV,AP_SAT>",
                                        "ap_fixed<12,5,AP_TRN,AP_WRAP>"])
-def test_kernel_matches_the_fixed_point_spec(tmp_path, precision, path):
+@pytest.mark.parametrize("banks", [None, 5], ids=["hash-v1", "hash-v2-banked"])
+def test_kernel_matches_the_fixed_point_spec(tmp_path, precision, path, banks):
     # Both the C-simulation fast path (native int64 sums) and the ap_fixed path that
-    # synthesis uses (-DHASHHLS_CSIM_APFIXED forces it in a C build) must meet the spec.
+    # synthesis uses (-DHASHHLS_CSIM_APFIXED forces it in a C build) must meet the spec,
+    # for the v1 kernel and for the banked v2 kernel (5 lanes over 24 inputs: the last step is partial).
     if shutil.which("g++") is None:
         pytest.fail("g++ is required")
     rng = np.random.default_rng(1)
     w = rng.uniform(-1.5, 1.5, K).astype(np.float32)
     b = rng.uniform(-2, 2, N_OUT).astype(np.float32)
-    onnx.save(_model(w, b), str(tmp_path / "m.onnx"))
-    build(BuildConfig(output_dir=tmp_path / "b", model=tmp_path / "m.onnx", precision=precision, reuse_factor=5,
-                      board="none", compile_csim=False, progress=False))
+    onnx.save(_model(w, b, banks), str(tmp_path / "m.onnx"))
+    build(BuildConfig(output_dir=tmp_path / "b", model=tmp_path / "m.onnx", precision=precision,
+                      reuse_factor=5 if banks is None else None, board="none", compile_csim=False, progress=False))
+    kernel = "hashed_dense_banked" if banks else "hashed_dense"
+    assert f"nnet::{kernel}<" in (tmp_path / "b" / "hls" / "firmware" / "myproject.cpp").read_text()
     fw = tmp_path / "b" / "hls" / "firmware"
     (tmp_path / "driver.cpp").write_text(DRIVER.replace("N_IN", str(N_IN)).replace("N_OUT", str(N_OUT)))
     flags = ["-DHASHHLS_CSIM_APFIXED"] if path == "ap_fixed" else []
@@ -77,7 +82,7 @@ def test_kernel_matches_the_fixed_point_spec(tmp_path, precision, path):
 
     t = FixedType.parse(precision)
     xq, wq, bq = t.quantize(x), t.quantize(w), t.quantize(b)  # steps 1-2
-    v = materialise(wq, HashConfig((N_OUT, N_IN), SEED, K))
+    v = materialise(wq, HashConfig((N_OUT, N_IN), SEED, K, 1 if banks is None else 2, banks or 1))
     acc = xq @ v.T + bq  # step 3: exact in float64 here (few, short terms)
     expected = t.quantize(acc)  # step 4
     np.testing.assert_array_equal(got, expected)

@@ -15,6 +15,7 @@ from csim_helpers import make_build
 from hashhls.codegen.boards import load_board
 from hashhls.codegen.csim import load_build
 from hashhls.codegen.emulator import Emulator
+from hashhls.codegen.manifest import BuildManifest
 from hashhls.frontend.checkpoint import save_checkpoint
 from hashhls.frontend.datasets import load_mnist
 from hashhls.frontend.train import train_model
@@ -25,9 +26,10 @@ pytestmark = [pytest.mark.csim, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def lenet(tmp_path_factory):
-    """A hashed 1/8 LeNet-5 trained for 4 epochs on 5,000 bundled images (enough to classify most digits)."""
+    """A hashed 1/8 LeNet-5 (hash version 2, its default banks) trained for 4 epochs on 5,000 bundled images
+    (enough to classify most digits)."""
     d = tmp_path_factory.mktemp("lenet")
-    cfg = ModelConfig("lenet5", compression=8, seed=1)
+    cfg = ModelConfig("lenet5", compression=8, seed=1, hash_version=2)
     x, y = load_mnist(split="train", limit=5000)
     model, _ = train_model(cfg, (x, y), epochs=4, progress=False)
     ckpt = save_checkpoint(d / "lenet5-c8.pt", model, cfg)
@@ -39,6 +41,9 @@ def test_lenet_csim_equals_emulator_on_all_mnist_test_images(lenet, mnist_test):
 
     _, build_dir = lenet
     x, labels = mnist_test
+    hashed = [layer for layer in BuildManifest.read(build_dir).layers if layer.buckets]
+    assert hashed and all(layer.attrs.get("hash_version") == 2 for layer in hashed)  # the banked kernels
+    assert "hashed_conv2d_banked_cl" in (build_dir / "hls" / "firmware" / "myproject.cpp").read_text()
     got = load_build(build_dir).predict(x)
     np.testing.assert_array_equal(got, Emulator.from_build(build_dir).predict(x))
     sess = ort.InferenceSession(str(build_dir / "model.onnx"), providers=["CPUExecutionProvider"])
@@ -54,15 +59,15 @@ def test_lenet_estimate_fits_the_xc7z020_and_the_dense_one_is_reported(lenet):
     _, build_dir = lenet
     summary = (build_dir / "summary.md").read_text()
     board = load_board("pynq-z2")
-    m = re.search(r"Fits the pynq-z2 \(estimate\): BRAM_18K (\d+)/(\d+) \(\d+%\), DSP (\d+)/(\d+) \(\d+%\)\.", summary)
+    m = re.search(r"as built (\d+)/(\d+) \(\d+%\) BRAM_18K, (\d+)/(\d+) \(\d+%\) DSP, ([\d,]+)/([\d,]+) \(\d+%\) "
+                  r"LUT: fits", summary)
     assert m, summary
-    bram, bram_cap, dsp, dsp_cap = (int(m[i]) for i in (1, 2, 3, 4))
-    assert (bram_cap, dsp_cap) == (board.resources.bram_18k, board.resources.dsp)
-    assert bram <= bram_cap and dsp <= dsp_cap
-    d = re.search(r"hashed/dense: weight words [\d.]+x, BRAM_18K (\d+)/([\d,]+), DSP (\d+)/([\d,]+)", summary)
-    assert d and (int(d[1]), int(d[3])) == (bram, dsp), summary
-    dense_bram, dense_dsp = (int(d[i].replace(",", "")) for i in (2, 4))
-    assert dense_bram > bram and dense_dsp > dsp
+    bram, bram_cap, dsp, dsp_cap, lut, lut_cap = (int(m[i].replace(",", "")) for i in (1, 2, 3, 4, 5, 6))
+    assert (bram_cap, dsp_cap, lut_cap) == (board.resources.bram_18k, board.resources.dsp, board.resources.lut)
+    assert bram <= bram_cap and dsp <= dsp_cap and lut <= lut_cap
+    # the dense design given the same DSPs stores N*M words: more BRAM
+    side = re.search(r"\| BRAM_18K \| (\d+) \| (\d+) \|", summary)
+    assert side and int(side[1]) == bram and int(side[2]) > bram
 
 
 def _cli(*args):

@@ -24,21 +24,24 @@ N_IN, N_OUT, K, SEED = 64, 24, 200, 77
 
 
 @pytest.mark.parametrize("precision", ["ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "ap_fixed<12,4,AP_TRN,AP_WRAP>"])
-def test_single_hashed_layer_equals_stock_dense(tmp_path, precision):
+@pytest.mark.parametrize("banks", [None, 8], ids=["hash-v1", "hash-v2-banked"])
+def test_single_hashed_layer_equals_stock_dense(tmp_path, precision, banks):
     t = FixedType.parse(precision)
     rng = np.random.default_rng(9)
     # Weights on the type's grid, so that both flows store exactly the same values whatever the rounding mode.
     w = t.quantize(rng.uniform(-1, 1, K)).astype(np.float32)
     b = t.quantize(rng.uniform(-1, 1, N_OUT)).astype(np.float32)
-    v = materialise(w, HashConfig((N_OUT, N_IN), SEED, K))
-    onnx.save(chain_onnx([("hashed", N_IN, N_OUT, K, SEED, w, b)], input_shape=(N_IN,), flatten=False),
+    v = materialise(w, HashConfig((N_OUT, N_IN), SEED, K, 1 if banks is None else 2, banks or 1))
+    onnx.save(chain_onnx([("hashed", N_IN, N_OUT, K, SEED, w, b)], input_shape=(N_IN,), flatten=False, banks=banks),
               str(tmp_path / "h.onnx"))
     onnx.save(chain_onnx([("dense", N_IN, N_OUT, v, b)], input_shape=(N_IN,), flatten=False),
               str(tmp_path / "d.onnx"))
-    hashed = make_build(tmp_path / "bh", tmp_path / "h.onnx", precision=precision, reuse_factor=8)
+    hashed = make_build(tmp_path / "bh", tmp_path / "h.onnx", precision=precision,
+                        reuse_factor=8 if banks is None else None)
     dense = make_build(tmp_path / "bd", tmp_path / "d.onnx", precision=precision, reuse_factor=8)
     assert "nnet::dense<" in (dense / "hls" / "firmware" / "myproject.cpp").read_text()
-    assert "nnet::hashed_dense<" in (hashed / "hls" / "firmware" / "myproject.cpp").read_text()
+    kernel = "hashed_dense_banked" if banks else "hashed_dense"
+    assert f"nnet::{kernel}<" in (hashed / "hls" / "firmware" / "myproject.cpp").read_text()
 
     x = rng.uniform(-6, 6, (3000, N_IN)).astype(np.float32)  # overflows the result types: SAT / WRAP paths
     yh, yd = load_build(hashed).predict(x), load_build(dense).predict(x)

@@ -5,7 +5,11 @@ the input type) and the expected output codes, computed ONCE by the bit-exact em
 the default precision. hw_tests/test_golden.py replays them through csim. Re-run only when a bundled model,
 the default precision or the fixed-point semantics change on purpose:
 
-    python scripts/make_golden.py
+    python scripts/make_golden.py          # the bundled (hash version 2) models
+    python scripts/make_golden.py --v1     # the hash-version-1 checkpoints kept in hw_tests/data/v1/
+
+The v1 files were made before hash version 2 existed, from the then-bundled checkpoints (now in
+hw_tests/data/v1/): keeping them unchanged is what shows that v1 checkpoints still build as before.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from hashhls.frontend.datasets import load_mnist
 
 GOLDEN = Path(__file__).resolve().parents[1] / "hw_tests" / "golden"
 PRETRAINED = Path(__file__).resolve().parents[1] / "frontend" / "pretrained"
+V1_DATA = Path(__file__).resolve().parents[1] / "hw_tests" / "data" / "v1"
 #: golden file -> checkpoint (None: the bundled default, built with no MODEL)
 MODELS = {"default_model.npz": None, "lenet5_model.npz": PRETRAINED / "lenet5-c8.pt"}
+V1_MODELS = {"v1_default_model.npz": V1_DATA / "mnist-mlp-c8-v1.pt", "v1_lenet5_model.npz": V1_DATA / "lenet5-c8-v1.pt"}
 N_MNIST, N_WIDE, SEED = 48, 16, 20240
 
 
@@ -45,7 +51,12 @@ def write(out: Path, ckpt: Path | None) -> None:
 
 
 def main() -> None:
-    for name, ckpt in MODELS.items():
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--v1", action="store_true", help="regenerate the hash-version-1 files instead")
+    args = ap.parse_args()
+    for name, ckpt in (V1_MODELS if args.v1 else MODELS).items():
         write(GOLDEN / name, ckpt)
 
 

@@ -139,8 +139,9 @@ def test_cli_build_and_errors(tmp_path, small, capsys):
     assert main(["build", str(small), "-o", str(tmp_path / "c"), "--no-csim"]) == 0
     out = capsys.readouterr().out
     # the compact summary: the verdict first, then one row per weighted layer (full detail in summary.md)
-    assert out.startswith("Fits the pynq-z2 (estimate)") and "BRAM18" in out and "summary.md" in out.splitlines()[-1]
-    assert "dense: est. DSP" in (tmp_path / "c" / "summary.md").read_text()
+    assert out.startswith("Fits the pynq-z2 (estimate)") and "vs dense at the same" in out.splitlines()[1]
+    assert all(h in out for h in ("BRAM", "DSP", "LUT", "cycles")) and "summary.md" in out.splitlines()[-1]
+    assert "## Dense design at the same DSP budget" in (tmp_path / "c" / "summary.md").read_text()
     assert json.loads((tmp_path / "c" / "hashhls-build.json").read_text())["format"] == "hashhls-build"
     assert main(["build", str(small), "-o", str(tmp_path / "c"), "--no-csim"]) == 2
     err = capsys.readouterr().err
@@ -177,12 +178,12 @@ def test_build_from_checkpoint_keeps_seeds_buckets_and_weights(tmp_path):
 def test_estimates_count_the_hash_multipliers_and_k_words():
     from hashhls.codegen import estimate
 
-    one_lane = estimate.hashed_dense(784, 300, 29400, 16, reuse=784)
+    # hash v1: per lane the MAC and the measured address unit (8 DSP48E1, bench/results/address_unit.md)
+    one_lane = estimate.hashed_v1(784, 300, 29400, 16, reuse=784, acc_width=40)
     assert one_lane.multipliers == 1
-    assert one_lane.dsp == 1 + estimate.HASH_MULTS_PER_ADDRESS * estimate.DSP_PER_HASH_MULT
-    assert estimate.HASH_MULTS_PER_ADDRESS == 3  # docs/hash-spec.md "Hardware cost per address"
-    # one copy of K 16-bit words in BRAM_18K, vs the N*M words of the dense layer
-    assert one_lane.bram_18k == -(-29400 * 16 // (18 * 1024))
+    assert one_lane.dsp == 1 + estimate.address_cost(1, 32, 15, fabric=False).dsp == 9
+    # one copy of K 16-bit words in BRAM_18K (1K x 18), vs the N*M words of the dense layer
+    assert one_lane.bram_18k == -(-29400 // 1024)
     assert estimate.dense(784, 300, 16, reuse=784).bram_18k >= -(-784 * 300 * 16 // (18 * 1024))
 
 

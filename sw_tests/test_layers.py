@@ -92,3 +92,50 @@ def test_state_dict_with_other_k_is_refused():
 def test_bad_bucket_arguments(kwargs):
     with pytest.raises(ValueError):
         HashedLinear(20, 10, **kwargs)
+
+
+# -- hash version 2 (blocked) ----------------------------------------------------------------------------
+
+def test_v2_linear_and_conv_compute_with_the_spec_tables():
+    torch.manual_seed(0)
+    lin = HashedLinear(20, 7, buckets=13, seed=5, hash_version=2, banks=4)
+    x = torch.randn(4, 20)
+    dense = materialise(lin.weight.detach().numpy(), HashConfig((7, 20), 5, 13, version=2, banks=4))
+    torch.testing.assert_close(lin(x), x @ torch.from_numpy(dense).T + lin.bias)
+    conv = HashedConv2d(3, 4, 3, padding=1, buckets=11, seed=2, hash_version=2, banks=9)
+    xc = torch.randn(2, 3, 6, 6)
+    kern = torch.from_numpy(materialise(conv.weight.detach().numpy(),
+                                        HashConfig((4, 3, 3, 3), 2, 11, version=2, banks=9)))
+    torch.testing.assert_close(conv(xc), F.conv2d(xc, kern, conv.bias, 1, 1))
+    assert (lin.hash_version, lin.banks, conv.banks) == (2, 4, 9)
+
+
+def test_v2_gradient_only_reaches_the_lanes_bank():
+    # Input i of every output shares weights only within bank i mod P.
+    layer = HashedLinear(8, 5, buckets=8, seed=1, bias=False, hash_version=2, banks=4)
+    x = torch.zeros(1, 8)
+    x[0, 2] = 1.0  # input 2 -> lane 2 -> bank 2 = buckets [4, 6)
+    layer(x).sum().backward()
+    touched = np.flatnonzero(layer.weight.grad.numpy())
+    assert touched.size and set(touched) <= {4, 5}
+
+
+def test_v2_state_dict_round_trip_and_mismatch():
+    torch.manual_seed(0)
+    a = HashedLinear(30, 10, buckets=17, seed=123, hash_version=2, banks=3)
+    sd = a.state_dict()
+    assert sd["_extra_state"] == {"shape": [10, 30], "seed": 123, "buckets": 17, "version": 2, "banks": 3}
+    b = HashedLinear(30, 10, buckets=17, seed=0, hash_version=2, banks=3)
+    b.load_state_dict(sd)
+    x = torch.randn(2, 30)
+    torch.testing.assert_close(a(x), b(x))
+    for other in (HashedLinear(30, 10, buckets=17), HashedLinear(30, 10, buckets=17, hash_version=2, banks=5)):
+        with pytest.raises((ValueError, RuntimeError)):
+            other.load_state_dict(sd)
+
+
+@pytest.mark.parametrize("kwargs", [dict(buckets=3, banks=4), dict(buckets=50, banks=21), dict(buckets=9, hash_version=7)])
+def test_v2_bad_layer_arguments(kwargs):
+    kwargs.setdefault("hash_version", 2)
+    with pytest.raises(ValueError):
+        HashedLinear(20, 10, **kwargs)

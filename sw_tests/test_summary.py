@@ -28,11 +28,14 @@ def test_terminal_summary_fits_100_columns_and_starts_with_the_verdict(default_n
     text = summary.terminal()
     lines = text.splitlines()
     assert max(len(ln) for ln in lines) <= TERMINAL_WIDTH
-    b, d, r = summary.built, summary.dense, summary.board.resources
+    b, r = summary.built, summary.board.resources
     assert lines[0] == (f"Fits the pynq-z2 (estimate): BRAM_18K {b.bram_18k}/{r.bram_18k} "
-                        f"({100 * b.bram_18k / r.bram_18k:.0f}%), DSP {b.dsp}/{r.dsp} ({100 * b.dsp / r.dsp:.0f}%).")
-    assert lines[1].startswith(f"hashed/dense: weight words {summary.stored.weights / summary.dense_stored.weights:.3f}x")
-    assert f"DSP {b.dsp}/{d.dsp:,}" in lines[1]
+                        f"({100 * b.bram_18k / r.bram_18k:.0f}%), DSP {b.dsp}/{r.dsp} ({100 * b.dsp / r.dsp:.0f}%), "
+                        f"LUT {b.lut:,}/{r.lut:,} ({100 * b.lut / r.lut:.0f}%).")
+    d = summary.dense_total  # the dense design given the same DSPs
+    assert d is not None and d.dsp <= b.dsp
+    assert lines[1].startswith(f"vs dense at the same {b.dsp} DSPs: latency {b.latency_cycles / d.latency_cycles:.2f}x")
+    assert f"weight memory {b.weight_words / d.weight_words:.3f}x" in lines[1]
     # one row per weighted layer, then the total
     names = [row.name for row in summary.rows]
     body = [ln for ln in lines if ln.split() and ln.split()[0] in names + ["total"]]

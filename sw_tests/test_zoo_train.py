@@ -131,7 +131,7 @@ def test_train_rejects_wrong_input_shape():
 
 def test_bundled_checkpoint_reaches_95_percent():
     model, cfg = load_checkpoint(default_checkpoint())
-    assert cfg == ModelConfig("mnist-mlp", compression=8, seed=0)
+    assert cfg == ModelConfig("mnist-mlp", compression=8, seed=0, hash_version=2)  # scripts/train_default.py
     assert default_checkpoint().stat().st_size < 200_000  # only the K bucket weights are stored
     x, y = load_mnist(split="test")
     assert len(y) == 10000

@@ -28,9 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer-precision", action="append", default=[], metavar="NAME[.TENSOR]=TYPE",
                         help="per-layer override (TENSOR: weight, bias or result; NAME 'input' for the input); "
                              "repeatable")
-    parser.add_argument("--reuse-factor", type=int, default=64, metavar="R",
-                        help="reuse factor: a stock Dense uses each multiplier R times; a hashed layer runs "
-                             "ceil(n_in/R) multiply lanes per output (default: 64)")
+    parser.add_argument("--reuse-factor", type=int, default=None, metavar="R",
+                        help="reuse factor: a stock Dense uses each multiplier R times; a hash-v1 layer runs "
+                             "ceil(n_in/R) multiply lanes per output (default: 64). A hash-v2 layer runs one lane "
+                             "per bank (fixed at training), i.e. R = ceil(n_in/banks): a different R is refused")
     parser.add_argument("--io-type", default="io_parallel", choices=["io_parallel", "io_stream"],
                         help="hls4ml I/O type: io_parallel (arrays) or io_stream (FIFOs between layers, one pixel "
                              "per beat for feature maps; for large feature maps) (default: io_parallel)")

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise HashhlsError(f"checkpoint {args.checkpoint} already has gradient inhibition ({cfg.gi.mode.value}:"
                            f"{cfg.gi.eps:g})")
     # Validates the layer indices against the architecture before any work.
-    new_cfg = ModelConfig(cfg.name, cfg.compression, cfg.seed, gi, layers)
+    new_cfg = ModelConfig(cfg.name, cfg.compression, cfg.seed, gi, layers, cfg.hash_version, cfg.banks)
     x, y = load_dataset(cfg.dataset, args.data, "test")
     before = evaluate(model, x, y)
     gi_model = apply_gi(model, gi, new_cfg.gi_layers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from ...core.errors import HashhlsError
+from ...core.errors import HashhlsError, UsageError
 from ..options import add_output, add_threads, apply_threads, output_file
 
 NAME = "train"
@@ -27,6 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"zoo model: {', '.join(MODEL_CHOICES)}")
     parser.add_argument("--compression", type=float, default=8.0,
                         help="virtual/stored weights per layer, K = ceil(N*M/c); 1 = dense (default 8)")
+    parser.add_argument("--hash-version", type=int, choices=(1, 2), default=1,
+                        help="hash spec version (docs/hash-spec.md): 2 is the blocked hash whose banks give the "
+                             "hardware kernel one lane each, at 1 DSP per lane (default 1)")
+    parser.add_argument("--banks", metavar="P1,P2,...",
+                        help="hash version 2: banks (= kernel lanes) per weight layer; default: the model's own "
+                             "(hashhls.frontend.zoo.DEFAULT_BANKS, chosen to fit the pynq-z2, each at most K and the "
+                             "layer's fan-in)")
     parser.add_argument("--gi", metavar="MODE:EPS", help="train with gradient inhibition, e.g. sign:0.1 or scale:15")
     parser.add_argument("--epochs", type=int, help=_recipe_help(0))
     parser.add_argument("--seed", type=int, default=0, help="hash seed base and training seed (default 0)")
@@ -74,7 +81,15 @@ def run(args: argparse.Namespace) -> int:
         adversarial = AdversarialTraining.parse(args.adversarial)
     if args.limit is not None and args.limit < 1:
         raise HashhlsError(f"--limit must be >= 1, got {args.limit}")
-    cfg = ModelConfig(args.model, args.compression, args.seed, gi)
+    banks = None
+    if args.banks is not None:
+        if args.hash_version != 2:
+            raise UsageError("--banks needs --hash-version 2")
+        try:
+            banks = [int(p) for p in args.banks.split(",")]
+        except ValueError:
+            raise UsageError(f"--banks must be comma-separated integers, got {args.banks!r}") from None
+    cfg = ModelConfig(args.model, args.compression, args.seed, gi, hash_version=args.hash_version, banks=banks)
     recipe = recipe_for(cfg.name)
     epochs = recipe.epochs if args.epochs is None else args.epochs
     batch_size = recipe.batch_size if args.batch_size is None else args.batch_size
@@ -83,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
         raise HashhlsError("--epochs and --batch-size must be >= 1 and --lr > 0")
     train = load_dataset(cfg.dataset, args.data, "train", args.limit)
     test = load_dataset(cfg.dataset, args.data, "test")
-    log.info("training %s (compression %g, seed %d) on %d images for %d epochs", cfg.name, cfg.compression,
-             args.seed, len(train[1]), epochs)
+    log.info("training %s (compression %g, seed %d, hash v%d%s) on %d images for %d epochs", cfg.name,
+             cfg.compression, args.seed, cfg.hash_version, f", banks {cfg.banks}" if cfg.banks else "",
+             len(train[1]), epochs)
     model, metrics = train_model(cfg, train, test, epochs=epochs, batch_size=batch_size, lr=lr,
                                  seed=args.seed, augment=not args.no_augment, progress=True, adversarial=adversarial)
     metrics["data"] = "bundled" if args.data is None else str(args.data)

@@ -28,7 +28,7 @@ def register() -> None:
 
     from .handlers import HANDLERS
     from .layers import LAYERS
-    from .templates import KERNEL_HEADER, TEMPLATES, templates_dir
+    from .templates import CSIM_HEADER, KERNEL_HEADER, TEMPLATES, templates_dir
 
     for name, cls in LAYERS.items():
         if layer_map.get(name) is not cls:
@@ -36,13 +36,14 @@ def register() -> None:
     for op_type, fn in HANDLERS.items():
         if op_type not in layer_handlers:
             register_onnx_layer_handler(op_type, fn)
-    header = templates_dir() / KERNEL_HEADER
+    headers = [templates_dir() / KERNEL_HEADER, templates_dir() / CSIM_HEADER]
     for backend_name in BACKENDS:
         backend = hls4ml.backends.get_backend(backend_name)
         existing = set(get_backend_passes(backend.name))
         for tmpl_cls in TEMPLATES:
             if not any(p.endswith(':' + tmpl_cls().get_name()) for p in existing):
                 backend.register_template(tmpl_cls)
-        backend.register_source(header)  # a dict entry keyed by destination: re-registering is harmless
+        for header in headers:
+            backend.register_source(header)  # a dict entry keyed by destination: re-registering is harmless
     _registered = True
     log.debug('hashhls hls4ml extension registered on %s', ', '.join(BACKENDS))

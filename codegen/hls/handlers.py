@@ -49,7 +49,11 @@ class Hls4mlView:
         config: hls4ml's ``LayerName`` config of every layer (precision, reuse factor).
     """
 
-    def __init__(self, model: onnx.ModelProto, specs: list[LayerSpec], plan: PrecisionPlan, reuse_factor: int):
+    def __init__(self, model: onnx.ModelProto, specs: list[LayerSpec], plan: PrecisionPlan, reuse_factor: int,
+                 layer_reuse: dict[str, int] | None = None):
+        """``layer_reuse``: the weighted layers' own reuse factors (:func:`hashhls.codegen.lanes.reuse_factors`);
+        every other layer gets the model's ``reuse_factor``."""
+        layer_reuse = {} if layer_reuse is None else layer_reuse
         self.layers: dict[str, dict] = {}
         self.config: dict[str, dict] = {}
         x = graph_input(model)
@@ -88,7 +92,8 @@ class Hls4mlView:
             if spec.kind is LayerKind.FLATTEN and spec.inputs[0] in chw:
                 inputs[0] = to_chw(inputs[0], spec.name, 'chw')
             nodes.append(helper.make_node(VIEW_OP, inputs, [spec.output], name=cpp_identifier(spec.name)))
-            hls = op_for_kind(spec.kind).hls_layer(spec, plan.layers[spec.name], reuse_factor)
+            hls = op_for_kind(spec.kind).hls_layer(spec, plan.layers[spec.name],
+                                                   layer_reuse.get(spec.name, reuse_factor))
             self.layers[cpp_identifier(spec.name)] = hls.layer
             self.config[cpp_identifier(spec.name)] = hls.config
             shapes[spec.output], types[spec.output] = spec.out_shape, plan.layers[spec.name].result

@@ -18,6 +18,9 @@ from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from .layers import HashedConv2D, HashedDense
 
 KERNEL_HEADER = 'nnet_hashed.h'
+#: Included by the kernel header in C simulation only (never synthesised).
+CSIM_HEADER = 'nnet_hashed_csim.h'
+FUNCTION_TEMPLATE = 'hashed_function.h.j2'
 
 
 def templates_dir() -> Path:
@@ -47,6 +50,11 @@ def _hashed_context(node) -> dict:
         n_buckets=int(node.get_attr('n_buckets')),
         seed=int(node.get_attr('seed')),
         hash_key=int(node.get_attr('hash_key')),
+        hash_version=int(node.get_attr('hash_version')),
+        n_banks=int(node.get_attr('n_banks')),
+        hash_width=int(node.get_attr('hash_width')),
+        round_keys=[int(k) for k in node.get_attr('round_keys')],
+        address_in_fabric=bool(node.get_attr('address_in_fabric')),
         reuse_factor=int(node.get_attr('reuse_factor')),
         accum_t=node.get_attr('accum_t').name,
         weight_t=node.get_weights('weight').type.name,
@@ -71,10 +79,13 @@ class HashedDenseConfigTemplate(LayerConfigTemplate):
 
 
 class _HashedFunctionTemplate(FunctionCallTemplate):
-    """The call of a hashed kernel inside the top function: ``nnet::KERNEL<in, out, config>(x, y, w, b)``."""
+    """The call of a hashed kernel inside the top function: ``nnet::KERNEL<in, out, config>(x, y, w, b)``.
+
+    ``kernels`` maps the layer's hash version to its kernel: version 2 runs the banked one.
+    """
 
     layer_class: type
-    template: str
+    kernels: dict[int, str]
 
     def __init__(self) -> None:
         super().__init__(self.layer_class, include_header=[f'nnet_utils/{KERNEL_HEADER}'])
@@ -82,7 +93,8 @@ class _HashedFunctionTemplate(FunctionCallTemplate):
     def format(self, node) -> str:
         params = self._default_function_params(node)
         return render(
-            self.template,
+            FUNCTION_TEMPLATE,
+            kernel=self.kernels[int(node.get_attr('hash_version'))],
             input_t=params['input_t'],
             output_t=params['output_t'],
             config=params['config'],
@@ -94,10 +106,10 @@ class _HashedFunctionTemplate(FunctionCallTemplate):
 
 
 class HashedDenseFunctionTemplate(_HashedFunctionTemplate):
-    """The call of ``nnet::hashed_dense`` inside the top function."""
+    """The call of ``nnet::hashed_dense`` (hash v1) or ``nnet::hashed_dense_banked`` (v2) in the top function."""
 
     layer_class = HashedDense
-    template = 'hashed_dense_function.h.j2'
+    kernels = {1: 'hashed_dense', 2: 'hashed_dense_banked'}
 
 
 _CONV_GEOMETRY = ('in_height', 'in_width', 'n_chan', 'out_height', 'out_width', 'n_filt', 'filt_height',
@@ -119,10 +131,10 @@ class HashedConv2DConfigTemplate(LayerConfigTemplate):
 
 
 class HashedConv2DFunctionTemplate(_HashedFunctionTemplate):
-    """The call of ``nnet::hashed_conv2d_cl`` inside the top function."""
+    """The call of ``nnet::hashed_conv2d_cl`` (v1) or ``nnet::hashed_conv2d_banked_cl`` (v2) in the top function."""
 
     layer_class = HashedConv2D
-    template = 'hashed_conv2d_function.h.j2'
+    kernels = {1: 'hashed_conv2d_cl', 2: 'hashed_conv2d_banked_cl'}
 
 
 TEMPLATES = (HashedDenseConfigTemplate, HashedDenseFunctionTemplate, HashedConv2DConfigTemplate,

@@ -9,7 +9,7 @@ How to add an op (qonnx's CustomOp and onnx.reference's OpRun in one object):
 3. ``float_forward`` (numpy float64, for ``--precision auto``), ``torch_module`` (differentiable float:
    the ONNX -> torch loader and the fixed-point twin's backward), ``plan`` (its types),
    ``emulator`` (its bit-exact integer arithmetic), ``hls_layer`` / ``hls_config`` (hls4ml's layer dict and
-   per-layer config) and ``manifest_attrs``;
+   per-layer config), ``reuse_factor`` / ``fixed_reuse_factor`` (weighted layers) and ``manifest_attrs``;
 4. list it in :data:`hashhls.codegen.ops.registry.OPS`, add its template if hls4ml has none, and tests.
 
 An entry with ``kind = None`` is rewritten into other ops during ingest (``rewritten_by`` names the
@@ -149,6 +149,15 @@ class OpDef:
     # -- hls4ml and the manifest ----------------------------------------------------
     def hls_layer(self, spec: LayerSpec, p: LayerPrecision, reuse_factor: int) -> HlsLayer:
         raise NotImplementedError
+
+    def fixed_reuse_factor(self, spec: LayerSpec) -> int | None:
+        """The reuse factor the layer's own structure fixes (a hash-v2 layer's banks), or None: it follows
+        ``--reuse-factor`` through :meth:`reuse_factor` (:mod:`hashhls.codegen.lanes`)."""
+        return None
+
+    def reuse_factor(self, spec: LayerSpec, given: int) -> int:
+        """The reuse factor of a layer that follows ``--reuse-factor`` (``given``)."""
+        return int(given)
 
     def manifest_attrs(self, spec: LayerSpec) -> dict:
         """The layer's kind-specific manifest ``attrs`` (default: its window geometry, if it has one)."""

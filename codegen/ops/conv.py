@@ -52,5 +52,8 @@ class Conv(AccumulatingOp):
         layer = {**window_layer(spec.window), 'class_name': 'Conv2D',
                  'weight_data': w.transpose(2, 3, 1, 0),  # hls4ml's (kh, kw, in, out)
                  'bias_data': b.reshape(-1)}
-        # hls4ml's stock conv kernels require reuse factor <= C*kh*kw
-        return HlsLayer(layer, {"Precision": p.as_strings(), "ReuseFactor": min(int(reuse_factor), spec.fan_in)})
+        return HlsLayer(layer, {"Precision": p.as_strings(), "ReuseFactor": int(reuse_factor)})
+
+    def reuse_factor(self, spec, given):
+        """hls4ml's stock conv kernels require reuse factor <= C*kh*kw."""
+        return min(int(given), spec.fan_in)

@@ -3,16 +3,20 @@ lowered to hashhls's own ``HashedDense`` / ``HashedConv2D`` hls4ml layers (``tem
 
 Their arithmetic is a dense layer's / convolution's over the virtual weights
 ``sign(f) * w[bucket(f)]``; :func:`hash_config` is the one place that reads a
-node's hash parameters.
+node's hash parameters: seed, K, and the spec version with its banks
+(``hash_version``, ``banks``; absent = version 1, docs/hash-spec.md). A
+version-2 layer runs the banked kernel with P = ``banks`` lanes, so its reuse
+factor is fixed by its banks (:func:`hashhls.codegen.lanes.banked_reuse_factor`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...frontend.hashing import HashConfig
+from ...frontend.hashing import DEFAULT_HASH_VERSION, HASH_VERSIONS, HashConfig
 from ..geometry import window_of
 from ..kinds import LayerKind
+from ..lanes import banked_reuse_factor
 from ..onnx_io import HASHHLS_DOMAIN, attr_int
 from .accumulate import AccumulatingOp
 from .base import HlsLayer, NodeContext
@@ -22,16 +26,42 @@ from .pooling import window_layer
 
 
 def hash_config(ctx: NodeContext, virtual_shape: tuple[int, ...], weight: np.ndarray) -> HashConfig:
-    """The hash of a hashed node: its seed attribute, the virtual shape and K = len(W)."""
+    """The hash of a hashed node: its ``seed``, ``hash_version`` (default 1) and ``banks`` (default 1)
+    attributes, the virtual shape and K = len(W). Refuses, naming the node, an unknown version and banks the
+    spec does not allow (K < P, P > fan-in, banks without version 2)."""
     seed = attr_int(ctx.node, "seed")
     if seed is None:
         raise ctx.fail("needs an int attribute 'seed'")
+    version = attr_int(ctx.node, "hash_version", DEFAULT_HASH_VERSION)
+    if version not in HASH_VERSIONS:
+        raise ctx.fail(f"uses hash version {version}; this hashhls implements "
+                       f"{', '.join(map(str, HASH_VERSIONS))} (docs/hash-spec.md)")
+    banks = attr_int(ctx.node, "banks", 1)
     if weight.ndim != 1:
         raise ctx.fail(f"weight must be the 1-D array of K bucket weights, got shape {list(weight.shape)}")
     try:
-        return HashConfig(tuple(virtual_shape), seed, int(weight.size))
+        return HashConfig(tuple(virtual_shape), seed, int(weight.size), version, banks)
     except ValueError as e:
         raise ctx.fail(str(e)) from None
+
+
+class _HashedOp(AccumulatingOp):
+    """What both hashed entries share: the hash in the manifest and hls4ml's layer, reuse factor from banks."""
+
+    def fixed_reuse_factor(self, spec) -> int | None:
+        """Version 2: the banked kernel runs P lanes over the fan-in (version 1 follows --reuse-factor)."""
+        h = spec.hash
+        return banked_reuse_factor(h.fan_in, h.banks) if h.version == 2 else None
+
+    def manifest_attrs(self, spec) -> dict:
+        attrs = super().manifest_attrs(spec)
+        if spec.hash.version != 1:  # version-1 manifests stay as they were
+            attrs.update(hash_version=spec.hash.version, banks=spec.hash.banks)
+        return attrs
+
+    def torch_hash_args(self, spec) -> dict:
+        return {"buckets": spec.hash.buckets, "seed": spec.hash.seed, "hash_version": spec.hash.version,
+                "banks": spec.hash.banks}
 
 
 def _required_int(ctx: NodeContext, name: str) -> int:
@@ -43,15 +73,19 @@ def _required_int(ctx: NodeContext, name: str) -> int:
 
 def _hashed_layer(spec, p) -> dict:
     w, b = p.weight.quantize(spec.weight), p.bias.quantize(spec.bias)
-    return {'seed': int(spec.hash.seed), 'n_buckets': int(w.size), 'weight_data': w.reshape(-1),
-            'bias_data': b.reshape(-1)}
+    return {'seed': int(spec.hash.seed), 'hash_version': int(spec.hash.version), 'n_banks': int(spec.hash.banks),
+            'n_buckets': int(w.size), 'weight_data': w.reshape(-1), 'bias_data': b.reshape(-1)}
 
 
-class HashedLinear(AccumulatingOp):
+def _hls_config(p, reuse_factor: int) -> dict:
+    return {"Precision": p.as_strings(), "ReuseFactor": int(reuse_factor)}
+
+
+class HashedLinear(_HashedOp):
     domain = HASHHLS_DOMAIN
     op_type = "HashedLinear"
     kind = LayerKind.HASHED_DENSE
-    doc = "K stored weights, bucket and sign hashed on chip"
+    doc = "K stored weights, bucket and sign hashed on chip; hash v1, or v2 with P banks (the banked kernel, P lanes)"
 
     def analyse(self, ctx: NodeContext):
         n_in, n_out = _required_int(ctx, "in_features"), _required_int(ctx, "out_features")
@@ -70,7 +104,7 @@ class HashedLinear(AccumulatingOp):
 
         from ...frontend.layers import HashedLinear as Module
 
-        m = Module(spec.n_in, spec.n_out, buckets=spec.hash.buckets, seed=spec.hash.seed)
+        m = Module(spec.n_in, spec.n_out, **self.torch_hash_args(spec))
         with torch.no_grad():
             m.weight.copy_(torch.from_numpy(spec.weight.astype("float32")))
             m.bias.copy_(torch.from_numpy(spec.bias.astype("float32")))
@@ -78,15 +112,15 @@ class HashedLinear(AccumulatingOp):
 
     def hls_layer(self, spec, p, reuse_factor):
         layer = {'class_name': 'HashedDense', 'n_in': spec.n_in, 'n_out': spec.n_out, **_hashed_layer(spec, p)}
-        return HlsLayer(layer, {"Precision": p.as_strings()})
+        return HlsLayer(layer, _hls_config(p, reuse_factor))
 
 
-class HashedConv2d(AccumulatingOp):
+class HashedConv2d(_HashedOp):
     domain = HASHHLS_DOMAIN
     op_type = "HashedConv2d"
     kind = LayerKind.HASHED_CONV2D
     spatial = True
-    doc = "2-D, strides, pads; K stored weights, hashed on chip"
+    doc = "2-D, strides, pads; K stored weights, hashed on chip; hash v1, or v2 with P banks (banked kernel)"
 
     def analyse(self, ctx: NodeContext):
         n_in, n_out = _required_int(ctx, "in_channels"), _required_int(ctx, "out_channels")
@@ -104,8 +138,7 @@ class HashedConv2d(AccumulatingOp):
         from ...frontend.layers import HashedConv2d as Module
 
         win = spec.window
-        m = Module(win.in_c, win.out_c, (win.kh, win.kw), (win.sh, win.sw), buckets=spec.hash.buckets,
-                   seed=spec.hash.seed)
+        m = Module(win.in_c, win.out_c, (win.kh, win.kw), (win.sh, win.sw), **self.torch_hash_args(spec))
         with torch.no_grad():
             m.weight.copy_(torch.from_numpy(spec.weight.astype("float32")))
             m.bias.copy_(torch.from_numpy(spec.bias.astype("float32")))
@@ -113,4 +146,4 @@ class HashedConv2d(AccumulatingOp):
 
     def hls_layer(self, spec, p, reuse_factor):
         layer = {**window_layer(spec.window), 'class_name': 'HashedConv2D', **_hashed_layer(spec, p)}
-        return HlsLayer(layer, {"Precision": p.as_strings()})
+        return HlsLayer(layer, _hls_config(p, reuse_factor))
