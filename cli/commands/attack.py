@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..options import add_output, add_threads, apply_threads
+
 NAME = "attack"
 HELP = ("Craft adversarial examples against a model (hashed float, dense materialisation, the fixed-point twin "
         "of a build, or a build's csim)")
@@ -16,9 +18,12 @@ def _eps_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"bad eps list {text!r}") from None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ...adversarial.craft import ON_CHOICES
+#: a copy of hashhls.adversarial.craft.ON_CHOICES, kept here so that --help does not import torch
+#: (sw_tests/test_cli_startup.py checks the two agree)
+ON_CHOICES = ("dense", "hashed", "fixed", "csim")
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.pt", nargs="?",
                         help="hashhls checkpoint (default: the model of --build, else the bundled model)")
     parser.add_argument("--attack", default="fgsm",
@@ -40,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="targeted modes store their targets; success then means reaching the target")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", metavar="DIR", help="MNIST directory (default: bundled)")
-    parser.add_argument("-o", "--output", required=True, metavar="ADV.npz")
-    parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    add_threads(parser)
+    add_output(parser, "ADV.npz", "adversarial file to write (.npz)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -52,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ...adversarial.advfile import check_output_adv
 
     out = check_output_adv(args.output, args.force)
+    apply_threads(args)
     hp = {} if args.steps is None else {"steps": args.steps}
     adv = hashhls.attack(args.model, args.attack, eps=args.eps, on=args.on, build=args.build, n=args.n,
                          target_mode=args.target_mode, seed=args.seed, data=args.data,

@@ -9,10 +9,15 @@ HELP = ("Flip bits in the stored weight words of one or more builds (random, or 
         "accuracy vs flips on the emulator and on csim, the flips chosen, a checksum detector")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ...adversarial.fault_report import DEFAULT_BATCH, DEFAULT_TARGET
-    from ...adversarial.faults import DEFAULT_GROUP, FAULT_ATTACKS
+# Copies of hashhls.adversarial.fault_report.DEFAULT_BATCH / DEFAULT_TARGET and adversarial.faults.DEFAULT_GROUP /
+# FAULT_ATTACKS, kept here so that --help does not import torch (sw_tests/test_cli_startup.py checks they agree).
+DEFAULT_BATCH = 128
+DEFAULT_TARGET = 0.11
+DEFAULT_GROUP = 16
+FAULT_ATTACKS = ("bfa", "random")
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("builds", metavar="BUILD_DIR", nargs="+",
                         help="'hashhls build' directories (several: compared in one report, e.g. 1/8, 1/64, dense)")
     parser.add_argument("--attack", default="bfa",
