@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ...core.errors import InvalidFileError
-from ..options import add_output, output_file
+from ..options import add_allow_modified_weights, add_output, output_file
 
 NAME = "csim"
 HELP = "Run inputs through a build's compiled C simulation"
@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--emulator", action="store_true",
                         help="run the bit-exact numpy emulator instead of the C simulation")
     parser.add_argument("--force-compile", action="store_true", help="recompile the C simulation")
+    add_allow_modified_weights(parser)
 
 
 def _load_inputs(path: Path, input_shape: list[int]):
@@ -55,12 +56,15 @@ def run(args: argparse.Namespace) -> int:
     x = _load_inputs(args.input, manifest.input_shape)
     if args.emulator:
         from ...codegen.emulator import Emulator
+        from ...codegen.manifest import verify_files
 
+        verify_files(args.build_dir, manifest, allow_modified_weights=args.allow_modified_weights)
         y = Emulator.from_build(args.build_dir).predict(x)
     else:
         from ...codegen.csim import load_build
 
-        y = load_build(args.build_dir, force=args.force_compile).predict(x)
+        y = load_build(args.build_dir, force=args.force_compile,
+                       allow_modified_weights=args.allow_modified_weights).predict(x)
     with atomic_file(out) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, y)

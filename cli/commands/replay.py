@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..options import add_allow_modified_weights
+
 NAME = "replay"
 HELP = ("Replay clean and adversarial inputs through float, ONNX Runtime, emulator and csim; "
         "write report.md, report.json and plots")
@@ -18,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replay files crafted on another model than the build's, as a transfer experiment "
                              "(labelled 'transfer from <model>'); without it they are refused")
     parser.add_argument("--dense-parent", metavar="CKPT", help="checkpoint of the dense parent model (extra column)")
+    add_allow_modified_weights(parser)
     parser.add_argument("--force", action="store_true", help="replace an existing report directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -32,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     manifest = read_build(args.build_dir)
     advs = [AdvSet.load(p, input_shape=manifest.input_shape) for p in args.adv]
     report = hashhls.replay(args.build_dir, advs, out=args.output, allow_other_model=args.allow_other_model,
-                            dense_parent=args.dense_parent, force=args.force, progress=not args.no_progress)
+                            dense_parent=args.dense_parent, force=args.force, progress=not args.no_progress,
+                            allow_modified_weights=args.allow_modified_weights)
     print(report.table())
     print(f"report: {args.output}/report.md")
     return 0
