@@ -56,6 +56,14 @@ def run(args: argparse.Namespace) -> int:
     import hashhls
     from ...adversarial.advfile import check_output_adv
 
+    from ...core.inputs import check_build_dir, check_checkpoint, check_data_dir, check_positive
+
+    if args.model is not None:
+        check_checkpoint(args.model, "attacks are crafted on a checkpoint from 'hashhls train'")
+    if args.build is not None:
+        check_build_dir(args.build)
+    check_data_dir(args.data)
+    check_positive(n=args.n, steps=args.steps)
     out = check_output_adv(args.output, args.force)
     apply_threads(args)
     hp = {} if args.steps is None else {"steps": args.steps}

@@ -52,9 +52,15 @@ def default_output(model: Path | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from ...core.atomic import check_output_dir
+    from ...core.inputs import check_model_file
+
+    if args.model is not None:
+        check_model_file(args.model)
+    out = check_output_dir(args.output or default_output(args.model), args.force, what="output")
+
     import hashhls
 
-    out = args.output or default_output(args.model)
     b = hashhls.build(args.model, board=args.board, output=out, precision=args.precision,
                       layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor,
                       io_type=args.io_type, strict=args.strict, csim=not args.no_csim, force=args.force,

@@ -51,8 +51,12 @@ def run(args: argparse.Namespace) -> int:
     from ...core.atomic import atomic_file
     from ...codegen.manifest import BuildManifest
 
-    manifest = BuildManifest.read(args.build_dir)  # a clear error before anything is loaded or compiled
+    from ...core.inputs import check_build_dir, check_npy
+
+    check_build_dir(args.build_dir)
+    check_npy(args.input)
     out = output_file(args, (".npy",))
+    manifest = BuildManifest.read(args.build_dir)  # a clear error before anything is loaded or compiled
     x = _load_inputs(args.input, manifest.input_shape)
     if args.emulator:
         from ...codegen.emulator import Emulator

@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from ...core.atomic import check_output_dir
     from ...core.errors import UsageError
 
+    from ...core.inputs import check_build_dir
+
+    for b in args.builds:
+        check_build_dir(b)
     check_output_dir(args.output, args.force, what="report")
     for name, v in (("-n", args.n), ("--batch", args.batch), ("--group", args.group)):
         if v < 1:

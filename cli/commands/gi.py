@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from ...core.inputs import check_checkpoint
 
     check_checkpoint(args.checkpoint, "GI is applied to a trained checkpoint ('hashhls train')")
-    out = output_file(args)
+    from ...core.inputs import check_data_dir
+
+    check_data_dir(args.data)
+    out = output_file(args, (".pt", ".pth"))
     try:
         gi = GIConfig(GIMode(args.mode), args.eps)
     except ValueError as e:

@@ -31,6 +31,13 @@ def run(args: argparse.Namespace) -> int:
     from ...adversarial.replay import read_build
     from ...core.atomic import check_output_dir
 
+    from ...core.inputs import check_build_dir, check_checkpoint, check_npz
+
+    check_build_dir(args.build_dir)
+    for p in args.adv:
+        check_npz(p)
+    if args.dense_parent is not None:
+        check_checkpoint(args.dense_parent, "--dense-parent is the dense model's checkpoint")
     check_output_dir(args.output, args.force, what="report")
     manifest = read_build(args.build_dir)
     advs = [AdvSet.load(p, input_shape=manifest.input_shape) for p in args.adv]

@@ -33,6 +33,13 @@ def run(args: argparse.Namespace) -> int:
     import hashhls
     from ...core.atomic import check_output_dir
 
+    from ...core.inputs import check_build_dir, check_checkpoint, check_positive
+
+    check_build_dir(args.build_dir)
+    for opt, p in (("--model", args.model), ("--dense-parent", args.dense_parent)):
+        if p is not None:
+            check_checkpoint(p, f"{opt} takes a checkpoint")
+    check_positive(n=args.n, queries=args.queries)
     check_output_dir(args.output, args.force, what="report")
     apply_threads(args)
     report = hashhls.transfer(args.build_dir, args.model, dense_parent=args.dense_parent, attack=args.attack,

@@ -22,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
     from ...codegen.vivado import missing_tools, parse_steps, plan
     from ...codegen.vivado import run as run_steps
 
+    from ...core.inputs import check_build_dir
+
+    check_build_dir(args.build_dir)
     invocations = plan(args.build_dir, parse_steps(args.steps))
     if args.dry_run:
         missing = set(missing_tools(invocations))
