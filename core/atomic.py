@@ -86,9 +86,15 @@ def check_output_dir(path: str | os.PathLike, force: bool = False, what: str = "
     path = Path(path)
     if os.path.lexists(path) and not path.is_dir():
         raise UsageError(f"{what} {path} is a file, expected a directory (--force replaces a directory only)")
-    existing = next((p for p in Path(os.path.abspath(path)).parents if os.path.lexists(p)), None)
-    if not os.path.lexists(path) and existing is not None and not existing.is_dir():
-        raise UsageError(f"{what} {path}: {existing} is a file, so the directory cannot be created")
+    check_creatable(path, what)
     if path.exists() and not force:
         raise UsageError(f"{what} directory exists: {path} (use --force to replace it)")
     return path
+
+
+def check_creatable(path: str | os.PathLike, what: str = "output") -> None:
+    """A missing directory ``path`` can be created: its nearest existing ancestor is a directory."""
+    path = Path(path)
+    existing = next((p for p in Path(os.path.abspath(path)).parents if os.path.lexists(p)), None)
+    if not os.path.lexists(path) and existing is not None and not existing.is_dir():
+        raise UsageError(f"{what} {path}: {existing} is a file, so the directory cannot be created")

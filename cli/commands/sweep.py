@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     results = Path(args.output)  # a new directory or an earlier sweep's (resumed): sweep.run.check_results_dir,
     if results.exists() and not results.is_dir():  # whose refusals are repeated here before any work
         raise UsageError(f"results {results} is a file, expected a directory")
+    from ...core.atomic import check_creatable
+
+    check_creatable(results, "results")
     if results.is_dir() and any(results.iterdir()) and not (results / "cache").is_dir():
         raise UsageError(f"results directory {results} exists and was not written by 'hashhls sweep' "
                          "(no cache/ in it): choose a new one")
