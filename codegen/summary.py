@@ -14,9 +14,9 @@ its bias words, reported as both parts.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, replace
 
+from ..core.terminal import safe
 from ..frontend.zoo import StoredWords
 from .boards import Board
 from .estimate import LayerEstimate, cycles_to_us, dense, hashed_dense, per_pixel
@@ -25,7 +25,6 @@ from .manifest import BuildManifest
 from .ops.spec import LayerSpec
 
 TERMINAL_WIDTH = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def layer_estimates(spec: LayerSpec, width: int, reuse: int) -> tuple[LayerEstimate, LayerEstimate]:
@@ -196,7 +195,7 @@ def load_summary(build_dir) -> BuildSummary:
 
 def terminal_safe(text: str) -> str:
     """``text`` with control characters (terminal escape sequences) shown as ``\\xNN``, never sent raw."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return safe(text)
 
 
 def _short(t: FixedType) -> str:

@@ -171,3 +171,16 @@ def test_every_file_argument_is_checked_for_its_kind(cmd, argv, slot, wrong, fil
     err = _one_line_error(capsys, str(bad))
     assert "expected" in err or "not found" in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("cmd", ["export", "csim", "replay", "build"])
+def test_names_printed_to_the_terminal_are_escaped(cmd, files, tmp_path, capsys):
+    """A file name holding a terminal escape sequence reaches the terminal escaped, on one line."""
+    evil = tmp_path / "\x1b[2J\x1b[31mred\nline.pt"
+    argv = {"export": ["export", str(evil), "-o", str(tmp_path / "m.onnx")],
+            "csim": ["csim", str(files["BUILD"]), "-i", str(evil.with_suffix(".npy")), "-o", str(tmp_path / "y.npy")],
+            "replay": ["replay", str(files["BUILD"]), str(evil.with_suffix(".npz")), "-o", str(tmp_path / "r")],
+            "build": ["build", str(evil), "--no-csim", "-o", str(tmp_path / "b")]}[cmd]
+    assert main(argv) == 2
+    err = _one_line_error(capsys, "\\x1b[2J\\x1b[31mred\\x0aline")
+    assert "\x1b" not in err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.terminal import safe
+
 from ..options import add_output, add_threads, apply_threads
 
 NAME = "attack"
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     where = adv.where + (f" of {args.build}" if args.build and args.on in ("fixed", "csim") else "")
     for e, (rate, eligible), linf, l2 in zip(adv.eps, adv.success, *adv.distortion[:2]):
         budget = f"eps={e:g}" if np.isfinite(e) else "budget-free"
-        print(f"{adv.attack} {budget} on {where}: {goal} {100 * rate:.1f}% of {eligible} correctly classified; "
-              f"mean L-inf {linf:.4f}, mean L2 {l2:.3f}")
-    print(f"wrote {out}")
+        print(safe(f"{adv.attack} {budget} on {where}: {goal} {100 * rate:.1f}% of {eligible} correctly classified; "
+              f"mean L-inf {linf:.4f}, mean L2 {l2:.3f}"))
+    print(f"wrote {safe(out)}")
     return 0

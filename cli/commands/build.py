@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from ...core.terminal import safe
 from pathlib import Path
 
 NAME = "build"
@@ -69,5 +71,5 @@ def run(args: argparse.Namespace) -> int:
     from ...codegen.summary import load_summary
 
     print(load_summary(b.dir).terminal(), end="")
-    print(f"per-layer detail: {b.dir / 'summary.md'}; what to run next (Vivado, PYNQ): {b.dir / 'README.md'}")
+    print(safe(f"per-layer detail: {b.dir / 'summary.md'}; what to run next (Vivado, PYNQ): {b.dir / 'README.md'}"))
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from ...core.terminal import safe
 from pathlib import Path
 
 from ...core.errors import InvalidFileError
@@ -72,5 +74,5 @@ def run(args: argparse.Namespace) -> int:
     with atomic_file(out) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, y)
-    print(f"wrote {args.output}: {y.shape[0]} x {y.shape[1]} outputs")
+    print(f"wrote {safe(args.output)}: {y.shape[0]} x {y.shape[1]} outputs")
     return 0

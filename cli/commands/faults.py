@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.terminal import safe
+
 NAME = "faults"
 HELP = ("Flip bits in the stored weight words of one or more builds (random, or the bit-flip attack BFA); "
         "accuracy vs flips on the emulator and on csim, the flips chosen, a checksum detector")
@@ -59,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
                        seed=args.seed, top_k=args.top_k, csim=not args.no_csim, group=args.group,
                        target=args.target, progress=not args.no_progress)
     study.write(args.output, force=args.force)
-    print(study.table())
-    print(f"report: {args.output}/report.md")
+    print(safe(study.table(), newlines=True))
+    print(f"report: {safe(args.output)}/report.md")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.terminal import safe
+
 from ..options import add_allow_modified_weights
 
 NAME = "replay"
@@ -44,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
     report = hashhls.replay(args.build_dir, advs, out=args.output, allow_other_model=args.allow_other_model,
                             dense_parent=args.dense_parent, force=args.force, progress=not args.no_progress,
                             allow_modified_weights=args.allow_modified_weights)
-    print(report.table())
-    print(f"report: {args.output}/report.md")
+    print(safe(report.table(), newlines=True))
+    print(f"report: {safe(args.output)}/report.md")
     return 0

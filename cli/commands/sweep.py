@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.terminal import safe
+
 NAME = "sweep"
 HELP = ("Run a study file (model x compression x GI x precision x attack x site ...), cached and resumable, "
         "locally or on Ray; 'hashhls sweep report RESULTS/' writes its report")
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         from ...sweep.report import write_report
 
         path = write_report(args.report_dir)
-        print(f"report: {path}")
+        print(f"report: {safe(path)}")
         return 0
     if args.report_dir:
         raise UsageError(f"unexpected argument {args.report_dir!r} (the results directory goes to -o)")
@@ -73,5 +75,5 @@ def run(args: argparse.Namespace) -> int:
     c = result.counts()
     print(f"{len(result.plan.cells)} cells ({c['done']} computed, {c['cached']} cached, {c['failed']} failed), "
           f"{len(result.plan.stages)} stages, {result.outcome.wall_seconds:.1f} s")
-    print(f"results: {result.table}")
+    print(f"results: {safe(result.table)}")
     return 1 if c["failed"] else 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.terminal import safe
+
 from ..options import add_threads, apply_threads
 
 NAME = "transfer"
@@ -45,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
     report = hashhls.transfer(args.build_dir, args.model, dense_parent=args.dense_parent, attack=args.attack,
                               eps=args.eps, n=args.n, queries=args.queries, out=args.output, force=args.force,
                               progress=not args.no_progress)
-    print(report.table())
-    print(f"report: {args.output}/report.md")
+    print(safe(report.table(), newlines=True))
+    print(f"report: {safe(args.output)}/report.md")
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from ...core.terminal import safe
 from pathlib import Path
 
 NAME = "vivado"
@@ -33,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"{', '.join(s.value for s in inv.steps)}: {inv.shell_line()}{note}")
         return 0
     run_steps(invocations)
-    print(f"hashhls vivado: done; logs in {args.build_dir / 'vivado'}")
+    print(safe(f"hashhls vivado: done; logs in {args.build_dir / 'vivado'}"))
     return 0
