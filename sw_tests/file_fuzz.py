@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 KINDS = ("checkpoint", "npy", "npz", "idx", "manifest", "weights", "build_file")
+#: kinds whose successful cases recompile the C simulation (g++, ~20 s each): the slow test only
+SLOW_KINDS = ("csim_exe",)
 
 # -- byte-level mutations (any file) ---------------------------------------------------------------------
 
@@ -295,7 +297,7 @@ def cases(n: int, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> Iterator[Cas
     rng = np.random.default_rng(seed)
     for i in range(n):
         kind = kinds[i % len(kinds)]
-        if kind == "build_file" or rng.random() < 0.35:
+        if kind in ("build_file", "csim_exe") or rng.random() < 0.35:
             names = [*BYTE_MUTATIONS, DIRECTORY]
             mutation = names[int(rng.integers(0, len(names)))]
         else:
@@ -365,6 +367,9 @@ def prepare(case: Case, bases: Bases, work: Path) -> tuple[list[str], Path]:
     shutil.copytree(bases.build, build, symlinks=True)
     if case.kind == "manifest":
         target = build / "hashhls-build.json"
+    elif case.kind == "csim_exe":
+        names = sorted(p.relative_to(build).as_posix() for p in (build / "csim").iterdir() if p.is_file())
+        target = build / names[int(rng.integers(0, len(names)))]
     elif case.kind == "weights":
         ws = sorted((build / "hls" / "firmware" / "weights").glob("*.txt"))
         target = ws[int(rng.integers(0, len(ws)))]
@@ -444,12 +449,14 @@ def main_cli() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--slow", action="store_true", help="also the csim executable's files (recompiles)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with tempfile.TemporaryDirectory(prefix="hashhls-file-fuzz-") as tmp:
         bases = make_bases(Path(tmp) / "bases")
         counts, failures = collections.Counter(), []
-        for i, case in enumerate(cases(args.cases, args.seed)):
+        kinds = KINDS + (SLOW_KINDS if args.slow else ())
+        for i, case in enumerate(cases(args.cases, args.seed, kinds)):
             work = Path(tmp) / f"case{i}"
             work.mkdir()
             o = run_case(case, bases, work)
@@ -457,7 +464,7 @@ def main_cli() -> int:
             if o.status == "failure":
                 failures.append((case.label, o.detail))
             shutil.rmtree(work, ignore_errors=True)
-        for k in KINDS:
+        for k in kinds:
             print(f"{k:12s} refused {counts[(k, 'refused')]:4d}  ran {counts[(k, 'ran')]:4d}  "
                   f"failure {counts[(k, 'failure')]:3d}")
         for label, detail in failures:
