@@ -47,7 +47,7 @@ import onnx
 
 from ..codegen.emulator import Emulator
 from ..codegen.fixed import FixedType
-from ..codegen.manifest import BuildManifest
+from ..codegen.manifest import BuildManifest, verify_files
 from ..codegen.names import cpp_identifier
 from ..codegen.ops.base import EmuLayer
 from ..codegen.ops.registry import op_for_kind
@@ -210,6 +210,7 @@ class WeightStore:
         ``model.onnx`` (each file's word order found among the known layouts)."""
         build_dir = Path(build_dir)
         manifest = BuildManifest.read(build_dir)
+        verify_files(build_dir, manifest)  # the golden words: the build's own files, as it recorded them
         path = build_dir / "model.onnx"
         if not path.is_file():
             raise InvalidFileError(f"build directory has no model.onnx: {build_dir}")
