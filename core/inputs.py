@@ -83,6 +83,9 @@ def check_build_dir(path: str | os.PathLike) -> Path:
         return path
     if not os.path.lexists(path):
         raise InvalidFileError(f"build directory not found: {path}")
+    if path.is_dir():
+        raise InvalidFileError(f"{path} is not a hashhls build directory (no {BUILD_MARKER}): expected a build "
+                               "directory from 'hashhls build'")
     raise InvalidFileError(f"{path} is {describe(path)}, expected a build directory (from 'hashhls build', "
                            f"holding {BUILD_MARKER})")
 
