@@ -184,3 +184,13 @@ def test_names_printed_to_the_terminal_are_escaped(cmd, files, tmp_path, capsys)
     assert main(argv) == 2
     err = _one_line_error(capsys, "\\x1b[2J\\x1b[31mred\\x0aline")
     assert "\x1b" not in err
+
+
+@pytest.mark.parametrize("cmd", ["train", "attack", "transfer"])
+def test_threads_on_every_computing_command(cmd, files, tmp_path, capsys):
+    argv, _, name = WRITERS[cmd]
+    i = argv.index("--threads")
+    argv = argv[:i] + argv[i + 2:]
+    assert main([*_argv(argv, files), "--threads", "0", "-o", str(tmp_path / name)]) == 2
+    _one_line_error(capsys, "--threads must be >= 1")
+    assert not (tmp_path / name).exists()
