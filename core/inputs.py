@@ -38,7 +38,9 @@ def check_checkpoint(path: str | os.PathLike, hint: str = "") -> Path:
 def describe(path: Path) -> str:
     """What ``path`` is, for a message saying it is not what was expected."""
     if path.is_dir():
-        return "a build directory" if (path / BUILD_MARKER).is_file() else "a directory"
+        if (path / BUILD_MARKER).is_file():
+            return "a build directory"
+        return "a replay report directory" if (path / "report.json").is_file() else "a directory"
     if not os.path.lexists(path):
         return "missing"
     if not path.is_file():
@@ -83,7 +85,7 @@ def check_build_dir(path: str | os.PathLike) -> Path:
         return path
     if not os.path.lexists(path):
         raise InvalidFileError(f"build directory not found: {path}")
-    if path.is_dir():
+    if path.is_dir() and describe(path) == "a directory":
         raise InvalidFileError(f"{path} is not a hashhls build directory (no {BUILD_MARKER}): expected a build "
                                "directory from 'hashhls build'")
     raise InvalidFileError(f"{path} is {describe(path)}, expected a build directory (from 'hashhls build', "
@@ -104,5 +106,5 @@ def check_positive(**values: int | None) -> None:
     """Count options (``-n``, ``--steps`` ...) must be >= 1 when given: a one-line error before any work."""
     for name, v in values.items():
         if v is not None and v < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {v}" if len(name) > 1 else
-                             f"-{name} must be at least 1, got {v}")
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {v}" if len(name) > 1 else
+                             f"-{name} must be >= 1, got {v}")
