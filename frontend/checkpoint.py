@@ -82,7 +82,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise InvalidFileError(f"{path} is not a hashhls checkpoint (format tag {FORMAT!r} missing)")
     if payload.get("version") != VERSION:
-        raise InvalidFileError(f"checkpoint {path} has version {payload.get('version')!r}, this hashhls reads {VERSION}")
+        raise InvalidFileError(f"checkpoint {path} has version {payload.get('version')!r:.40}, this hashhls reads "
+                               f"{VERSION}")
     for key, kind in (("config", str), ("state_dict", dict)):
         if not isinstance(payload.get(key), kind):
             raise InvalidFileError(f"checkpoint {path} has no valid {key!r} entry")

@@ -210,7 +210,8 @@ def idx_structural(data: bytes, rng) -> bytes:
     if choice == 0:
         dims[int(rng.integers(0, ndim))] = [0, 2**32 - 1, 2**31, 10**9, 1][int(rng.integers(0, 5))]
     elif choice == 1:
-        magic = [0x00000802, 0x00000803 if ndim == 1 else 0x00000801, 0x0000080D, 0x00000B03, 0][int(rng.integers(0, 5))]
+        other = 0x00000803 if ndim == 1 else 0x00000801
+        magic = [0x00000802, other, 0x0000080D, 0x00000B03, 0][int(rng.integers(0, 5))]
     elif choice == 2:
         payload = payload[: int(rng.integers(0, len(payload)))]
     elif choice == 3 and ndim == 1:
@@ -248,7 +249,8 @@ def weights_structural(data: bytes, rng) -> bytes:
     elif choice == 2:
         values[int(rng.integers(0, len(values)))] = ["1e300", "-1e300", "nan", "inf", "1e5"][int(rng.integers(0, 5))]
     elif choice == 3:
-        values[int(rng.integers(0, len(values)))] = ["zero", "", "0x10", "1,5", "--1", "\x1b[31m"][int(rng.integers(0, 6))]
+        junk = ["zero", "", "0x10", "1,5", "--1", "\x1b[31m"]
+        values[int(rng.integers(0, len(values)))] = junk[int(rng.integers(0, len(junk)))]
     elif choice == 4:
         return ("\n" + ",".join(values)).encode()  # the first line, which the loader reads, is empty
     elif choice == 5:
