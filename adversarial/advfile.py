@@ -89,13 +89,43 @@ class Provenance:
     def from_json(cls, text: str, path: str | Path) -> Provenance:
         try:
             d = json.loads(text)
+            if not isinstance(d, dict):
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             model = d.pop("model", None)
+            if model is not None and not isinstance(model, dict):
+                raise TypeError("model must be an object")
             prov = cls(model=None if model is None else ModelIdentity.from_dict(model), **d)
-        except (ValueError, TypeError, KeyError) as e:
+            _check_provenance(prov)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
             raise InvalidFileError(f"adversarial file {path} has a corrupt provenance record: {e}") from None
         if prov.crafted_on not in CRAFTED_ON:
             raise InvalidFileError(f"adversarial file {path}: unknown crafted_on {prov.crafted_on!r}")
         return prov
+
+
+def _check_provenance(p: Provenance) -> None:
+    """Field types (TypeError naming the field): a report formats every one of them."""
+    for name, kinds in (("crafted_on", str), ("attack", str), ("target_mode", str), ("hashhls_version", str),
+                        ("hyperparameters", dict), ("data", dict), ("eps", list), ("build_id", (str, type(None))),
+                        ("build_precision", (dict, type(None)))):
+        if not isinstance(getattr(p, name), kinds):
+            raise TypeError(f"{name} has the wrong type ({type(getattr(p, name)).__name__})")
+    if isinstance(p.seed, bool) or not isinstance(p.seed, int):
+        raise TypeError(f"seed must be an integer, got {p.seed!r:.40}")
+    if not all(e is None or (isinstance(e, (int, float)) and not isinstance(e, bool)) for e in p.eps):
+        raise TypeError("eps must be a list of numbers or nulls")
+
+
+def _scalar(path: Path, data: dict, key: str, kind: str, default=None):
+    """A 0-d field of the archive as a Python str / int (InvalidFileError for any other shape or type)."""
+    if key not in data:
+        return default
+    a = data[key]
+    ok = a.ndim == 0 and (a.dtype.kind in "US" if kind == "str" else a.dtype.kind in "iu")
+    if not ok:
+        raise InvalidFileError(f"adversarial file {path}: {key!r} must be a single "
+                               f"{'string' if kind == 'str' else 'integer'}, got {a.dtype} {a.shape}")
+    return str(a) if kind == "str" else int(a)
 
 
 def _strict(obj):
@@ -186,16 +216,28 @@ class AdvSet:
             if key not in data:
                 raise InvalidFileError(f"adversarial file {path} has no array {key!r} (not written by "
                                        "'hashhls attack'?)")
-        if "format" in data and str(data["format"]) != FORMAT:
-            raise InvalidFileError(f"{path} is a {str(data['format'])!r} file, expected an adversarial file "
-                                   f"({FORMAT})")
-        if "version" in data and int(data["version"]) > VERSION:
-            raise InvalidFileError(f"adversarial file {path} has version {int(data['version'])}; this hashhls "
+        fmt = _scalar(path, data, "format", "str")
+        if fmt is not None and fmt != FORMAT:
+            raise InvalidFileError(f"{path} is a {fmt!r:.60} file, expected an adversarial file ({FORMAT})")
+        version = _scalar(path, data, "version", "int")
+        if version is not None and version > VERSION:
+            raise InvalidFileError(f"adversarial file {path} has version {version}; this hashhls "
                                    f"({__version__}) reads up to {VERSION}")
+        attack = _scalar(path, data, "attack", "str", "unknown")
+        crafted_on = _scalar(path, data, "crafted_on", "str", "unknown")
+        provenance = _scalar(path, data, "provenance", "str")
         x_clean, y, x_adv = data["x_clean"], data["y"], data["x_adv"]
+        if x_clean.ndim < 2 or x_clean.shape[0] == 0 or x_clean.size == 0:
+            raise InvalidFileError(f"{path}: x_clean must be a non-empty batch (N, ...), got shape {x_clean.shape}")
         if x_adv.ndim == x_clean.ndim:
             x_adv = x_adv[None]
-        eps = np.atleast_1d(data.get("eps", np.full(x_adv.shape[0], np.nan))).astype(np.float64)
+        if x_adv.ndim != x_clean.ndim + 1 or x_adv.shape[0] == 0:
+            raise InvalidFileError(f"{path}: x_adv must be shaped (E, N, ...) or like x_clean {x_clean.shape}, got "
+                                   f"{x_adv.shape}")
+        eps = np.atleast_1d(data.get("eps", np.full(x_adv.shape[0], np.nan)))
+        if eps.ndim != 1 or eps.dtype.kind not in "fiu":
+            raise InvalidFileError(f"{path}: eps must be a 1-D array of numbers, got {eps.dtype} {eps.shape}")
+        eps = eps.astype(np.float64)
         _check_arrays(path, x_clean, y, x_adv, eps, value_range, input_shape)
         target = data.get("target_labels")
         if target is not None:
@@ -205,11 +247,13 @@ class AdvSet:
                                        f"{target.dtype} {target.shape}")
             target = target.astype(np.int64)
         queries = data.get("queries")
-        prov = Provenance.from_json(str(data["provenance"]), path) if "provenance" in data else None
-        crafted_on = str(data.get("crafted_on", "unknown"))
+        if queries is not None and (queries.dtype.kind not in "iu" or queries.size == 0
+                                    or queries.size % x_adv.shape[0] != 0):
+            raise InvalidFileError(f"{path}: queries must be integer query counts, got {queries.dtype} "
+                                   f"{queries.shape}")
+        prov = Provenance.from_json(provenance, path) if provenance is not None else None
         crafted_on = prov.crafted_on if prov is not None else _LEGACY_CRAFTED_ON.get(crafted_on, crafted_on)
-        return cls(x_clean, y.astype(np.int64), x_adv, eps, str(data.get("attack", "unknown")), crafted_on,
-                   target, queries, str(path), prov)
+        return cls(x_clean, y.astype(np.int64), x_adv, eps, attack, crafted_on, target, queries, str(path), prov)
 
 
 def distortion(adv: AdvSet) -> tuple[list[float], list[float], list[float]]:

@@ -173,9 +173,11 @@ def load_attack_model(model: str | Path | None = None, build_dir: str | Path | N
 
     manifest = None
     if build_dir is not None:
+        from ..codegen.manifest import verify_files
         from .replay import read_build
 
         manifest = read_build(build_dir)
+        verify_files(build_dir, manifest)  # its model.onnx and firmware as built, before the twin or csim reads them
     if model is None and manifest is not None:
         from ..codegen.onnx_to_torch import load_onnx_model
 

@@ -200,7 +200,7 @@ def _csim_accuracy(store: WeightStore, flips: list[BitFlip], x: np.ndarray, y: n
     accs, exact = [], True
     with tempfile.TemporaryDirectory(prefix="hashhls-faults-") as tmp:
         copy = store.copy_build(Path(tmp) / "build")
-        model = load_build(copy)
+        model = load_build(copy, allow_modified_weights=True)  # the copy's weight files are flipped on purpose
         for k in range(len(flips) + 1):
             store.write(copy, flips[:k])
             codes = model.predict_codes(x)

@@ -47,7 +47,7 @@ import onnx
 
 from ..codegen.emulator import Emulator
 from ..codegen.fixed import FixedType
-from ..codegen.manifest import BuildManifest
+from ..codegen.manifest import BuildManifest, verify_files
 from ..codegen.names import cpp_identifier
 from ..codegen.ops.base import EmuLayer
 from ..codegen.ops.registry import op_for_kind
@@ -119,7 +119,10 @@ def _weight_files(firmware: Path, manifest: BuildManifest, names: Sequence[str])
     text = top.read_text(errors="replace")
     out = {}
     for name in names:
-        m = re.search(_LOAD.format(name=re.escape(cpp_identifier(name))), text)
+        # hls4ml's types are named after the prefixed C++ identifier (codegen.names); builds before the prefix
+        # scheme used the bare layer name
+        m = (re.search(_LOAD.format(name=re.escape(cpp_identifier(name))), text)
+             or re.search(_LOAD.format(name=re.escape(name)), text))
         if m is None:
             raise InvalidFileError(f"{top} loads no weights file for layer {name!r}")
         out[name] = (m[2], int(m[1]))
@@ -207,6 +210,7 @@ class WeightStore:
         ``model.onnx`` (each file's word order found among the known layouts)."""
         build_dir = Path(build_dir)
         manifest = BuildManifest.read(build_dir)
+        verify_files(build_dir, manifest)  # the golden words: the build's own files, as it recorded them
         path = build_dir / "model.onnx"
         if not path.is_file():
             raise InvalidFileError(f"build directory has no model.onnx: {build_dir}")

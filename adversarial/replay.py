@@ -206,21 +206,26 @@ def onnxruntime_predict(onnx_path: str | Path) -> Predict:
 
 
 def build_targets(build_dir: str | Path, dense_parent: str | Path | None = None,
-                  hashed_model=None) -> dict[str, Predict]:
+                  hashed_model=None, allow_modified_weights: bool = False) -> dict[str, Predict]:
     """Every implementation of the built model, keyed by the names in :data:`TARGET_ORDER`.
 
     Args:
         build_dir: a ``hashhls build`` output directory (one csim build, reused for every batch).
         dense_parent: optional checkpoint of the dense (uncompressed) parent model.
         hashed_model: the float torch model; default: ``BUILD_DIR/model.onnx`` loaded back into torch.
+        allow_modified_weights: accept weight files that differ from the build's recorded sha256
+            (:func:`hashhls.codegen.manifest.verify_files`); checked before anything is loaded.
     """
     from ..codegen.onnx_to_torch import load_onnx_model
     from ..codegen.csim import load_build
     from ..codegen.emulator import Emulator
     from ..codegen.manifest import BuildManifest
 
+    from ..codegen.manifest import verify_files
+
     build_dir = Path(build_dir)
-    BuildManifest.read(build_dir)  # validates it is a hashhls build
+    manifest = BuildManifest.read(build_dir)  # validates it is a hashhls build
+    verify_files(build_dir, manifest, allow_modified_weights=allow_modified_weights)  # before any of it is read
     onnx_path = build_dir / "model.onnx"
     targets: dict[str, Predict] = {}
     if dense_parent is not None:
@@ -231,7 +236,7 @@ def build_targets(build_dir: str | Path, dense_parent: str | Path | None = None,
     targets["hashed float"] = torch_predict(hashed_model if hashed_model is not None else load_onnx_model(onnx_path))
     targets["onnxruntime"] = onnxruntime_predict(onnx_path)
     targets["emulator"] = Emulator.from_build(build_dir).predict
-    targets["csim"] = load_build(build_dir).predict
+    targets["csim"] = load_build(build_dir, allow_modified_weights=allow_modified_weights).predict
     return targets
 
 
@@ -311,7 +316,8 @@ def twin_note(adv: AdvSet, manifest) -> str | None:
 
 def replay_build(build_dir: str | Path, advs: Sequence[AdvSet], *, allow_other_model: bool = False,
                  dense_parent: str | Path | None = None, hashed_model=None, progress: bool = True,
-                 targets: dict[str, Predict] | None = None) -> tuple[BuildInfo, list[ReplayResult]]:
+                 targets: dict[str, Predict] | None = None, allow_modified_weights: bool = False
+                 ) -> tuple[BuildInfo, list[ReplayResult]]:
     """Replay each set through every implementation of the build (one result per set, labelled uniquely).
 
     Every set must have been crafted on the build's model (its provenance's fingerprint), unless
@@ -325,7 +331,8 @@ def replay_build(build_dir: str | Path, advs: Sequence[AdvSet], *, allow_other_m
                                    f"{tuple(adv.x_clean.shape[1:])}, the build expects {tuple(manifest.input_shape)}")
         transfer.append(check_model(adv, manifest, build_dir, allow_other_model))
     if targets is None:
-        targets = build_targets(build_dir, dense_parent=dense_parent, hashed_model=hashed_model)
+        targets = build_targets(build_dir, dense_parent=dense_parent, hashed_model=hashed_model,
+                                allow_modified_weights=allow_modified_weights)
     results = []
     for adv, other in zip(advs, transfer):
         label = base_label(adv, other)

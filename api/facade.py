@@ -163,8 +163,11 @@ def _load_sets(advsets) -> list[AdvSet]:
 
 def replay(build: Build | str | Path, advsets: AdvSet | str | Path | Sequence[AdvSet | str | Path],
            out: str | Path | None = None, *, allow_other_model: bool = False, dense_parent: str | Path | None = None,
-           force: bool = False, progress: bool = False) -> Report:
+           force: bool = False, progress: bool = False, allow_modified_weights: bool = False) -> Report:
     """Replay adversarial sets (or files) through every implementation of ``build``.
+
+    The build's files are checked against the sha256 its manifest recorded; ``allow_modified_weights`` accepts
+    weight files edited on purpose.
 
     Sets crafted on another model than the build's are refused (InvalidFileError) unless
     ``allow_other_model``: then they are a transfer experiment, labelled ``transfer from <model>``.
@@ -179,7 +182,8 @@ def replay(build: Build | str | Path, advsets: AdvSet | str | Path | Sequence[Ad
     if not sets:
         raise UsageError("replay needs at least one adversarial set")
     info, results = replay_build(_build_dir(build), sets, allow_other_model=allow_other_model,
-                                 dense_parent=dense_parent, progress=progress)
+                                 dense_parent=dense_parent, progress=progress,
+                                 allow_modified_weights=allow_modified_weights)
     report = Report(info, sets, results)
     if out is not None:
         report.write(out, force=force)

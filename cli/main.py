@@ -10,6 +10,14 @@ import sys
 from ..core.version import __version__
 from .commands import COMMANDS
 from ..core.errors import HashhlsError
+from ..core.terminal import safe
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines with control characters escaped (a path or a node name can hold escape sequences)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe(super().format(record), newlines=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeFormatter("%(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     try:
         return int(args._run(args) or 0)
     except HashhlsError as e:
-        print(f"hashhls: error: {e}", file=sys.stderr)
+        # one line, whatever the message holds: names from the user's files are escaped, never sent raw
+        print(f"hashhls: error: {safe(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hashhls: interrupted", file=sys.stderr)

@@ -44,3 +44,10 @@ def apply_threads(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(int(args.threads))
+
+
+def add_allow_modified_weights(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-modified-weights", action="store_true",
+                        help="simulate a build whose weight files (hls/firmware/weights/) differ from the sha256 "
+                             "its manifest recorded, for experiments that edit them on purpose (their format is "
+                             "still checked); without it an edited or corrupted file is an error")

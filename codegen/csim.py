@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.atomic import atomic_file
-from ..core.errors import HashhlsError
+from ..core.errors import CsimError, HashhlsError, InvalidFileError
 from .emulator import as_input_batch
 from .fixed import FixedType
-from .manifest import BuildManifest
+from .manifest import BuildManifest, file_sha256, verify_files
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def compile_build(build_dir: str | Path, force: bool = False, defines: tuple[str
     flags = (*CXXFLAGS, *(f"-D{d}" for d in defines))
     digest = source_hash(firmware, bridge, flags)
     exe, stamp = csim_dir / EXE_NAME, csim_dir / STAMP_NAME
-    if not force and exe.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+    if not force and _up_to_date(exe, stamp, digest):
         log.debug("csim up to date: %s", exe)
         return exe
     csim_dir.mkdir(exist_ok=True)
@@ -201,9 +201,118 @@ def compile_build(build_dir: str | Path, force: bool = False, defines: tuple[str
         if res.returncode != 0:
             raise HashhlsError(f"g++ failed to compile the C simulation of {build_dir}: {_first_error(res.stderr)}")
     os.chmod(exe, 0o755)  # atomic_file gives plain-file permissions
-    with atomic_file(stamp) as tmp:
-        tmp.write_text(digest + "\n")
+    with atomic_file(stamp) as tmp:  # the sources' digest, then the executable's own sha256
+        tmp.write_text(f"{digest}\n{file_sha256(exe)}\n")
     return exe
+
+
+def _up_to_date(exe: Path, stamp: Path, digest: str) -> bool:
+    """Whether ``exe`` is the executable compiled from sources with ``digest``: a stamp written by this hashhls
+    (sources' digest and the executable's sha256) that matches, and an executable regular file. Anything else
+    (an edited, truncated or garbage executable, one that lost its execute bit, an old stamp) is recompiled."""
+    if exe.is_symlink() or not exe.is_file() or not stamp.is_file() or stamp.is_symlink():
+        return False
+    try:
+        lines = stamp.read_text().split()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if len(lines) != 2 or lines[0] != digest:
+        return False
+    if lines[1] != file_sha256(exe) or not os.access(exe, os.X_OK):
+        log.info("the C simulation executable %s does not match its stamp: recompiling", exe.name)
+        return False
+    return True
+
+
+#: ``nnet::load_weights_from_txt<T, N>(w, "w2.txt");`` in the top function: the files csim reads at run time.
+_LOAD_CALL = re.compile(r"load_weights_from_txt<\s*(\w+)\s*,\s*(\d+)\s*>\s*\(\s*\w+\s*,\s*\"([^\"]*)\"\s*\)")
+_TYPEDEF = re.compile(r"typedef\s+(ap_(?:u?fixed|u?int)\s*<[^;]*>)\s+(\w+)\s*;")
+#: Characters a weight value may take in its file (a decimal number; the loader's ``>>`` stops at anything else).
+_MAX_CHARS_PER_VALUE = 64
+
+
+def _cpp_type(text: str) -> FixedType | None:
+    """A FixedType for ``ap_fixed<W,I[,Q,O[,N]]>`` / ``ap_int<W>`` (None for what it cannot represent)."""
+    t = re.sub(r"\s+", "", text)
+    t = re.sub(r"^(ap_u?fixed<\d+,-?\d+,\w+,\w+),\d+>$", r"\1>", t)
+    m = re.match(r"^ap_int<(\d+)>$", t)
+    if m:
+        t = f"ap_fixed<{m[1]},{m[1]}>"
+    try:
+        return FixedType.parse(t)
+    except (HashhlsError, ValueError):
+        return None
+
+
+def weight_files(firmware: Path, project: str) -> list[tuple[str, int, FixedType | None]]:
+    """Every weights file the top function loads at run time: (file name, value count, its C++ type if known)."""
+    top = firmware / f"{project}.cpp"
+    if not top.is_file():
+        raise InvalidFileError(f"build has no C++ top function source {top}")
+    types = {}
+    for header in ("defines.h", "parameters.h"):
+        if (firmware / header).is_file():
+            for m in _TYPEDEF.finditer((firmware / header).read_text(errors="replace")):
+                types[m[2]] = m[1]
+    out = []
+    for m in _LOAD_CALL.finditer(top.read_text(errors="replace")):
+        name = m[3]
+        if not re.fullmatch(r"[A-Za-z0-9_]+\.txt", name):
+            raise InvalidFileError(f"{top} loads an unexpected weights file name {name!r}")
+        out.append((name, int(m[2]), _cpp_type(types[m[1]]) if m[1] in types else None))
+    return out
+
+
+def check_weight_files(firmware: Path, project: str) -> None:
+    """Check every weights file csim will load holds exactly the values its loader expects, before it runs.
+
+    hls4ml's ``load_weights_from_txt<T, N>`` writes every comma-separated value of the file's first line into an
+    ``N``-element array without a bound check (10x too many values write past it) and reads an empty file, a
+    directory or a non-number as zeros. Refused here with one line naming the file: not a regular file, empty,
+    a count other than ``N``, a value that is not a finite decimal, or one outside the range of the C++ type.
+    """
+    weights = firmware / "weights"
+    for name, count, ctype in weight_files(firmware, project):
+        path = weights / name
+        rel = f"weights/{name}"
+        if path.is_symlink() or not path.is_file():
+            what = "is a directory" if path.is_dir() else "is missing" if not os.path.lexists(path) else \
+                "is not a regular file"
+            raise InvalidFileError(f"weights file {rel} of {firmware.parent.parent} {what}")
+        size = path.stat().st_size
+        if size > count * _MAX_CHARS_PER_VALUE + 4096:
+            raise InvalidFileError(f"weights file {rel} is {size:,} bytes, far more than {count:,} values")
+        try:
+            line = path.read_text(encoding="ascii").split("\n", 1)[0]
+        except UnicodeDecodeError:
+            raise InvalidFileError(f"weights file {rel} is not text (expected {count:,} comma-separated numbers)"
+                                   ) from None
+        tokens = line.split(",")
+        if tokens and tokens[-1].strip() == "":  # the loader's getline does not count a trailing comma
+            tokens = tokens[:-1]
+        if len(tokens) != count:
+            raise InvalidFileError(f"weights file {rel} holds {len(tokens):,} values, the C simulation loads "
+                                   f"{count:,}")
+        try:
+            values = np.array([float(t) for t in tokens], dtype=np.float64)
+        except ValueError:
+            bad = next(t for t in tokens if not _is_float(t))
+            raise InvalidFileError(f"weights file {rel}: {bad.strip()[:20]!r} is not a number") from None
+        if not np.all(np.isfinite(values)):
+            raise InvalidFileError(f"weights file {rel} holds NaN or infinite values")
+        if ctype is not None and values.size:
+            lo, hi = ctype.code_min * ctype.lsb, ctype.code_max * ctype.lsb
+            if values.min() < lo or values.max() > hi:
+                raise InvalidFileError(f"weights file {rel} holds values outside [{lo:g}, {hi:g}], the range of "
+                                       f"its type {ctype}")
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _describe_exit(code: int) -> str:
@@ -260,18 +369,18 @@ class CsimModel:
                     try:
                         _, err = proc.communicate(timeout=self.timeout)
                     except subprocess.TimeoutExpired as e:
-                        raise HashhlsError(f"the C simulation of {self.build_dir} timed out after "
+                        raise CsimError(f"the C simulation of {self.build_dir} timed out after "
                                            f"{self.timeout} s") from e
                     if proc.returncode != 0:
                         last = err.strip().splitlines()[-1] if err.strip() else "no message"
-                        raise HashhlsError(f"the C simulation of {self.build_dir} {_describe_exit(proc.returncode)}"
+                        raise CsimError(f"the C simulation of {self.build_dir} {_describe_exit(proc.returncode)}"
                                            f": {last}")
                     if "ERROR" in err:  # hls4ml's weight loader reports short weight files without failing
-                        raise HashhlsError(f"the C simulation of {self.build_dir} reported: "
+                        raise CsimError(f"the C simulation of {self.build_dir} reported: "
                                            f"{_first_error(err.replace('ERROR', 'error'))}")
                     y = np.fromfile(out, dtype=np.float64)
                     if y.size != count * self.n_outputs:
-                        raise HashhlsError(f"the C simulation of {self.build_dir} wrote {y.size} values, expected "
+                        raise CsimError(f"the C simulation of {self.build_dir} wrote {y.size} values, expected "
                                            f"{count * self.n_outputs}")
                     results.append(y.reshape(count, self.n_outputs))
             finally:
@@ -287,7 +396,8 @@ class CsimModel:
 
 
 def load_build(build_dir: str | Path, workers: int | None = None, timeout: float | None = None,
-               force: bool = False, defines: tuple[str, ...] = ()) -> CsimModel:
+               force: bool = False, defines: tuple[str, ...] = (), allow_modified_weights: bool = False
+               ) -> CsimModel:
     """Compile (if needed) and load a build's C simulation.
 
     Args:
@@ -296,11 +406,16 @@ def load_build(build_dir: str | Path, workers: int | None = None, timeout: float
         timeout: seconds a batch may take before it is killed (default: no limit).
         force: recompile even when the sources did not change.
         defines: C macros for the compile (see :func:`compile_build`).
+        allow_modified_weights: accept weight files that differ from the sha256 the build recorded (experiments
+            that edit them on purpose, e.g. bit flips); without it an edited or corrupted file is an
+            InvalidFileError naming it. Every weights file's format is checked either way.
     """
     build_dir = Path(build_dir).resolve()
-    exe = compile_build(build_dir, force=force, defines=defines)
     manifest = BuildManifest.read(build_dir)
+    verify_files(build_dir, manifest, allow_modified_weights=allow_modified_weights)
     firmware, _ = _paths(build_dir, manifest)
+    check_weight_files(firmware, manifest.project_name)
+    exe = compile_build(build_dir, force=force, defines=defines)
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     return CsimModel(build_dir, manifest, exe, firmware, workers=workers, timeout=timeout)

@@ -25,7 +25,7 @@ from .fixed import DEFAULT_PRECISION, FixedType
 from .guard import GuardReport, check_precision, guard_markdown, guard_record
 from .identity import identity_of_onnx
 from .lanes import DEFAULT_REUSE_FACTOR, reuse_factors
-from .manifest import BuildManifest, LayerInfo
+from .manifest import BuildManifest, LayerInfo, record_files
 from .graph import graph_input, layer_specs
 from .graph import input_shape as graph_input_shape
 from .hls.handlers import input_layout
@@ -203,6 +203,8 @@ def step_write_build(s: BuildState) -> None:
     if s.guard is not None:
         text += "\n" + guard_markdown(s.guard)
     (s.work_dir / "summary.md").write_text(text)
+    s.manifest.files = record_files(s.work_dir)  # what the csim of the VERIFY step checks; re-recorded there
+    s.manifest.write(s.work_dir)
 
 
 def step_compile_csim(s: BuildState) -> None:
@@ -224,9 +226,10 @@ def step_verify(s: BuildState) -> None:
         log.warning("the C simulation differs from the emulator on %d of %d calibration inputs", len(x) - matches,
                     len(x))
     s.manifest.verification = verification.to_dict()
-    s.manifest.write(s.work_dir)
     (s.work_dir / README_NAME).write_text(build_readme(s.manifest, s.board, verification,
                                                        "\n".join(s.summary.headline())))
+    s.manifest.files = record_files(s.work_dir)  # last: the sha256 of every file written (csim verifies them)
+    s.manifest.write(s.work_dir)
 
 
 BUILD_STEPS: tuple[tuple[Step, Callable[[BuildState], None]], ...] = (

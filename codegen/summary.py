@@ -15,9 +15,9 @@ layer keeps (K for a hashed layer, N*M for a dense one) plus its bias words, rep
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, replace
 
+from ..core.terminal import safe
 from ..frontend.zoo import StoredWords
 from .boards import Board
 from .estimate import (DenseLayer, LayerEstimate, cycles_to_us, dense, dense_at_dsp_budget, hashed_v1, hashed_v2,
@@ -28,7 +28,6 @@ from .ops.spec import LayerSpec
 from .precision import LayerPrecision, PrecisionPlan
 
 TERMINAL_WIDTH = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -304,7 +303,7 @@ def load_summary(build_dir) -> BuildSummary:
 
 def terminal_safe(text: str) -> str:
     """``text`` with control characters (terminal escape sequences) shown as ``\\xNN``, never sent raw."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return safe(text)
 
 
 def _row(what: str, built, dense_value, fmt: str = "{:,}") -> str:

@@ -16,6 +16,8 @@ from .errors import HashhlsError, UsageError
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only on success."""
     path = Path(path)
+    if path.is_dir():  # never a file in place of a directory
+        raise UsageError(f"output {path} is a directory, expected a file name")
     if path.parent and not path.parent.exists():
         raise HashhlsError(f"output directory does not exist: {path.parent}")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -39,6 +41,8 @@ def atomic_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     Refuses an existing ``path`` unless ``force``.
     """
     path = Path(path).resolve()
+    if path.exists() and not path.is_dir():  # even with --force: never a directory in place of a file
+        raise UsageError(f"output {path} is a file, expected a directory (--force replaces a directory only)")
     if path.exists() and not force:
         raise HashhlsError(f"output directory exists: {path} (use --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,8 +84,17 @@ def check_output_file(path: str | os.PathLike, force: bool = False, what: str = 
 def check_output_dir(path: str | os.PathLike, force: bool = False, what: str = "output") -> Path:
     """Fail before any work unless ``path`` may be written as a directory (see :func:`check_output_file`)."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{what} {path} is a file, expected a directory")
+    if os.path.lexists(path) and not path.is_dir():
+        raise UsageError(f"{what} {path} is a file, expected a directory (--force replaces a directory only)")
+    check_creatable(path, what)
     if path.exists() and not force:
         raise UsageError(f"{what} directory exists: {path} (use --force to replace it)")
     return path
+
+
+def check_creatable(path: str | os.PathLike, what: str = "output") -> None:
+    """A missing directory ``path`` can be created: its nearest existing ancestor is a directory."""
+    path = Path(path)
+    existing = next((p for p in Path(os.path.abspath(path)).parents if os.path.lexists(p)), None)
+    if not os.path.lexists(path) and existing is not None and not existing.is_dir():
+        raise UsageError(f"{what} {path}: {existing} is a file, so the directory cannot be created")

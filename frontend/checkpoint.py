@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from ..core.atomic import atomic_file
-from ..core.errors import HashhlsError, UnsupportedModelError
+from ..core.errors import HashhlsError, InvalidFileError, UnsupportedModelError
 from .hashing import HASH_VERSIONS
 from .zoo import ModelConfig, build_model
 
@@ -60,31 +60,34 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     import torch
 
     path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(f"{path} is a directory, expected a hashhls checkpoint (.pt)")
     if not path.is_file():
-        raise HashhlsError(f"checkpoint not found: {path}")
+        raise InvalidFileError(f"checkpoint not found: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         # torch's message is several paragraphs; keep the line naming the refused global.
         first = next((ln.strip() for ln in str(e).splitlines() if "GLOBAL" in ln), "")
         if first:
-            raise HashhlsError(f"checkpoint {path} contains objects other than tensors and plain data and was "
+            raise InvalidFileError(f"checkpoint {path} contains objects other than tensors and plain data and was "
                                f"refused (weights_only load): {first}") from None
         # Skip torch's advice to retry with weights_only=False: never do that with an untrusted file.
         msg = next((ln.strip() for ln in str(e).splitlines()
                     if ln.strip() and not ln.startswith(("Weights only load failed", "Please file", "Check the"))),
                    "unreadable pickle")
-        raise HashhlsError(f"checkpoint {path} is corrupted or not a torch file: {msg}") from None
+        raise InvalidFileError(f"checkpoint {path} is corrupted or not a torch file: {msg}") from None
     except Exception as e:  # noqa: BLE001 - a damaged pickle can fail in many ways (KeyError, IndexError, ...)
         msg = str(e).splitlines()[0].split(". ")[0] if str(e).strip() else type(e).__name__
-        raise HashhlsError(f"checkpoint {path} is corrupted or not a torch file: {msg}") from None
+        raise InvalidFileError(f"checkpoint {path} is corrupted or not a torch file: {msg}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise HashhlsError(f"{path} is not a hashhls checkpoint (format tag {FORMAT!r} missing)")
+        raise InvalidFileError(f"{path} is not a hashhls checkpoint (format tag {FORMAT!r} missing)")
     if payload.get("version") != VERSION:
-        raise HashhlsError(f"checkpoint {path} has version {payload.get('version')!r}, this hashhls reads {VERSION}")
+        raise InvalidFileError(f"checkpoint {path} has version {payload.get('version')!r:.40}, this hashhls reads "
+                               f"{VERSION}")
     for key, kind in (("config", str), ("state_dict", dict)):
         if not isinstance(payload.get(key), kind):
-            raise HashhlsError(f"checkpoint {path} has no valid {key!r} entry")
+            raise InvalidFileError(f"checkpoint {path} has no valid {key!r} entry")
     return payload
 
 
@@ -106,7 +109,7 @@ def load_checkpoint(path: str | os.PathLike):
         model.load_state_dict(payload["state_dict"], strict=True)
     except (RuntimeError, ValueError, KeyError, TypeError) as e:
         msg = " ".join(str(e).split())
-        raise HashhlsError(f"checkpoint {path} does not match its config {cfg.name}: {msg[:300]}") from None
+        raise InvalidFileError(f"checkpoint {path} does not match its config {cfg.name}: {msg[:300]}") from None
     model.eval()
     return model, cfg
 

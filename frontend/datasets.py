@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import pickle
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import HashhlsError
+from ..core.errors import HashhlsError, InvalidFileError
 
 DATASETS = ("mnist", "cifar10")
 SPLITS = ("train", "test")
@@ -23,6 +25,8 @@ SPLITS = ("train", "test")
 #: IDX magic numbers (0x0000, dtype 0x08 = uint8, number of dims).
 IDX_LABELS = 0x00000801
 IDX_IMAGES = 0x00000803
+#: The largest IDX payload read (the full MNIST training images are 47 MB; 2 GB is absurd).
+MAX_IDX_BYTES = 1 << 31
 
 _MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -56,30 +60,41 @@ def read_idx(path: str | Path) -> np.ndarray:
         HashhlsError: unreadable file, bad magic, or truncated/oversized payload.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidFileError(f"{path} is a directory, expected an IDX file")
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise HashhlsError(f"cannot read IDX file {path}: {e}") from None
-    if len(raw) < 4:
-        raise HashhlsError(f"IDX file {path} is truncated: {len(raw)} bytes, no header")
-    (magic,) = struct.unpack(">I", raw[:4])
-    if magic not in (IDX_LABELS, IDX_IMAGES):
-        raise HashhlsError(f"IDX file {path} has magic 0x{magic:08x}, expected 0x{IDX_LABELS:08x} (uint8 labels) "
-                           f"or 0x{IDX_IMAGES:08x} (uint8 images)")
-    ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise HashhlsError(f"IDX file {path} is truncated: header needs {header} bytes, file has {len(raw)}")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(dims, dtype=np.int64))
-    got = len(raw) - header
+        with open(path, "rb") as f:
+            gz = f.read(2) == b"\x1f\x8b"
+        # Streamed: the header is read and checked before the payload, which is read up to its claimed size
+        # (+1 to detect a longer file), so neither a gzip bomb nor a header claiming absurd dims fills memory.
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            head = f.read(4)
+            if len(head) < 4:
+                raise InvalidFileError(f"IDX file {path} is truncated: {len(head)} bytes, no header")
+            (magic,) = struct.unpack(">I", head)
+            if magic not in (IDX_LABELS, IDX_IMAGES):
+                raise InvalidFileError(f"IDX file {path} has magic 0x{magic:08x}, expected 0x{IDX_LABELS:08x} "
+                                       f"(uint8 labels) or 0x{IDX_IMAGES:08x} (uint8 images)")
+            ndim = magic & 0xFF
+            dims_raw = f.read(4 * ndim)
+            if len(dims_raw) < 4 * ndim:
+                raise InvalidFileError(f"IDX file {path} is truncated: header needs {4 + 4 * ndim} bytes")
+            dims = struct.unpack(f">{ndim}I", dims_raw)
+            expected = math.prod(dims)  # Python ints: three uint32 dims would overflow int64
+            if expected > MAX_IDX_BYTES or (ndim == 3 and 0 in dims[1:]):
+                raise InvalidFileError(f"IDX file {path} has absurd dims {'x'.join(map(str, dims))} "
+                                       f"({expected:,} bytes)")
+            payload = f.read(expected + 1)
+    except InvalidFileError:
+        raise
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise InvalidFileError(f"cannot read IDX file {path}: {e}") from None
+    got = len(payload)
     if got != expected:
         what = "truncated" if got < expected else "longer than its header says"
-        raise HashhlsError(f"IDX file {path} is {what}: header {'x'.join(map(str, dims))} needs {expected} "
-                           f"payload bytes, file has {got}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+        raise InvalidFileError(f"IDX file {path} is {what}: header {'x'.join(map(str, dims))} needs {expected} "
+                               "payload bytes" + (f", file has {got}" if got < expected else ""))
+    return np.frombuffer(payload, dtype=np.uint8).reshape(dims)
 
 
 def _find(root: Path, stem: str) -> Path:

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import HashhlsError, UnsupportedModelError
+from ..core.errors import HashhlsError, InvalidFileError, UnsupportedModelError
 from .gi import GIConfig
 from .hashing import DEFAULT_HASH_VERSION, buckets_for, check_banks, check_version
 
@@ -183,13 +183,26 @@ class ModelConfig:
         """Parse :meth:`to_json` output; the derived fields must match the model name."""
         try:
             d = json.loads(text)
+            if not isinstance(d, dict):
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
+            if not isinstance(d.get("name"), str):
+                raise TypeError(f"name must be a string, got {d.get('name')!r:.40}")
+            for key in ("compression", "seed"):
+                if isinstance(d.get(key), bool) or not isinstance(d.get(key), (int, float)):
+                    raise TypeError(f"{key} must be a number, got {d.get(key)!r:.40}")
+            if d.get("gi") is not None and not isinstance(d["gi"], dict):
+                raise TypeError(f"gi must be an object, got {d['gi']!r:.40}")
+            if d.get("gi_layers") is not None and not (
+                    isinstance(d["gi_layers"], list)
+                    and all(isinstance(i, int) and not isinstance(i, bool) for i in d["gi_layers"])):
+                raise TypeError(f"gi_layers must be a list of integers, got {d['gi_layers']!r:.40}")
             gi = GIConfig.from_dict(d.get("gi"))
             cfg = cls(str(d["name"]), d["compression"], d["seed"], gi, d.get("gi_layers"),
                       d.get("hash_version", DEFAULT_HASH_VERSION), d.get("banks"))
         except HashhlsError:
             raise
-        except (ValueError, TypeError, KeyError) as e:
-            raise HashhlsError(f"invalid model config: {e!r}") from None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as e:
+            raise InvalidFileError(f"invalid model config: {e}") from None
         for k in ("input_shape", "num_classes", "dataset"):
             if k in d and d[k] != getattr(cfg, k):
                 raise HashhlsError(f"invalid model config: {k}={d[k]!r} does not match model {cfg.name}")

@@ -17,7 +17,8 @@ import pytest
 from hashhls.codegen.csim import EXE_NAME, compile_build, load_build
 from hashhls.codegen.emulator import Emulator
 from hashhls.codegen.fixed import FixedType
-from hashhls.core.errors import HashhlsError
+from hashhls.codegen.manifest import MANIFEST_NAME, BuildManifest, record_build_files, record_files
+from hashhls.core.errors import CsimError, HashhlsError, InvalidFileError
 
 from csim_helpers import chain_onnx, make_build
 
@@ -121,6 +122,9 @@ def test_changed_firmware_recompiles_and_a_crash_is_a_clear_error(tiny_build, tm
     anchor = "// hls-fpga-machine-learning insert layers"
     assert anchor in text
     top.write_text("#include <cstdlib>\n" + text.replace(anchor, anchor + "\n    std::abort();"))
+    with pytest.raises(InvalidFileError, match=r"hls/firmware/myproject\.cpp was modified since the build"):
+        load_build(build)  # the manifest's sha256 catches the edit ...
+    record_build_files(build)  # ... unless the copy's files are re-recorded as its own
     model = load_build(build)
     assert model.exe.stat().st_mtime_ns != (tiny_build / "csim" / EXE_NAME).stat().st_mtime_ns
     with pytest.raises(HashhlsError, match="killed by signal SIGABRT"):
@@ -129,10 +133,111 @@ def test_changed_firmware_recompiles_and_a_crash_is_a_clear_error(tiny_build, tm
 
 def test_exit_inside_the_firmware_is_a_clear_error(tiny_build, tmp_path):
     build = _copy(tiny_build, tmp_path)
+    model = load_build(build)
     for f in (build / "hls" / "firmware" / "weights").glob("w*.txt"):
         f.unlink()  # hls4ml's loader calls exit(1) when a weight file is missing
-    with pytest.raises(HashhlsError, match=r"exited with status 1: .*does not exist"):
-        load_build(build).predict(_x())
+    with pytest.raises(CsimError, match=r"exited with status 1: .*does not exist"):
+        model.predict(_x())  # deleted after loading: the child process exits, the caller gets one line
+    with pytest.raises(InvalidFileError, match=r"weights/w\d+\.txt is missing"):
+        load_build(build)  # a build missing them is refused before anything runs
+
+
+# -- the manifest's sha256 and the weight files (issue 15) ----------------------------------------------------
+
+def _weights(build: Path) -> list[Path]:
+    return sorted((build / "hls" / "firmware" / "weights").glob("*.txt"))
+
+
+def test_a_build_records_the_sha256_of_every_file_it_wrote(tiny_build):
+    manifest = BuildManifest.read(tiny_build)
+    on_disk = {p.relative_to(tiny_build).as_posix() for p in tiny_build.rglob("*") if p.is_file()}
+    assert set(manifest.files) == on_disk - {MANIFEST_NAME}
+    assert manifest.files == record_files(tiny_build)
+    assert any(rel.startswith("hls/firmware/weights/") for rel in manifest.files)
+
+
+def test_an_edited_weight_file_is_refused_unless_allowed(tiny_build, tmp_path, capsys):
+    build = _copy(tiny_build, tmp_path)
+    w = next(p for p in _weights(build) if p.name.startswith("w"))
+    values = w.read_text().strip().split(",")
+    values[0] = "0" if float(values[0]) != 0 else "0.5"
+    w.write_text(",".join(values) + "\n")
+    with pytest.raises(InvalidFileError, match=rf"weights/{w.name} was modified since the build.*"
+                                               "--allow-modified-weights"):
+        load_build(build)
+    edited = load_build(build, allow_modified_weights=True).predict(_x())
+    assert edited.shape == (300, 4) and not np.array_equal(edited, load_build(tiny_build).predict(_x()))
+    from hashhls.cli.main import main
+
+    np.save(tmp_path / "x.npy", _x(8))
+    assert main(["csim", str(build), "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and w.name in err, err
+    assert not (tmp_path / "y.npy").exists()
+    assert main(["csim", str(build), "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"),
+                 "--allow-modified-weights"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), edited[:8])
+
+
+def test_an_edited_source_file_is_refused_even_with_the_weights_flag(tiny_build, tmp_path):
+    build = _copy(tiny_build, tmp_path)
+    (build / "hls" / "firmware" / "parameters.h").write_text("// edited\n", encoding="ascii")
+    with pytest.raises(InvalidFileError, match=r"parameters\.h was modified"):
+        load_build(build, allow_modified_weights=True)
+
+
+@pytest.mark.parametrize("damage", ["empty", "directory", "ten_times", "huge", "nan", "text", "binary", "missing"])
+def test_weight_files_that_would_crash_or_fool_the_loader_are_refused(damage, tiny_build, tmp_path):
+    """Even with --allow-modified-weights: hls4ml's loader reads an empty file, a directory or a word as zeros,
+    writes 10x too many values past its array, and converts huge numbers without a word."""
+    build = _copy(tiny_build, tmp_path)
+    w = next(p for p in _weights(build) if p.name.startswith("w"))
+    text = w.read_text().strip()
+    if damage == "empty":
+        w.write_text("")
+    elif damage == "directory":
+        w.unlink()
+        w.mkdir()
+    elif damage == "ten_times":
+        w.write_text(",".join([text] * 10) + "\n")
+    elif damage == "huge":
+        w.write_text("1e300," + text.split(",", 1)[1] + "\n")
+    elif damage == "nan":
+        w.write_text("nan," + text.split(",", 1)[1] + "\n")
+    elif damage == "text":
+        w.write_text("zero," + text.split(",", 1)[1] + "\n")
+    elif damage == "binary":
+        w.write_bytes(b"\xff\xfe" * 50)
+    else:
+        w.unlink()
+    with pytest.raises(InvalidFileError, match=rf"weights/{w.name}"):
+        load_build(build, allow_modified_weights=True)
+
+
+def test_a_build_without_recorded_hashes_is_accepted_with_a_warning(tiny_build, tmp_path, caplog):
+    build = _copy(tiny_build, tmp_path)
+    m = BuildManifest.read(build)
+    m.files = {}
+    m.write(build)
+    with caplog.at_level("WARNING"):
+        y = load_build(build).predict(_x())
+    assert "records no file hashes" in caplog.text
+    np.testing.assert_array_equal(y, Emulator.from_build(build).predict(_x()))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "not_executable", "truncated"])
+def test_a_damaged_csim_executable_is_recompiled(damage, tiny_build, tmp_path):
+    build = _copy(tiny_build, tmp_path)
+    exe = build / "csim" / EXE_NAME
+    if damage == "garbage":
+        exe.write_bytes(b"\x7fELF garbage")
+    elif damage == "not_executable":
+        exe.chmod(0o644)
+    else:
+        exe.write_bytes(exe.read_bytes()[:4096])
+    model = load_build(build)
+    assert exe.stat().st_size > 4096 and exe.stat().st_mode & 0o100
+    np.testing.assert_array_equal(model.predict(_x()), Emulator.from_build(build).predict(_x()))
 
 
 def test_gxx_failure_shows_the_first_compiler_error(tiny_build, tmp_path):

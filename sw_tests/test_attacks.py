@@ -301,7 +301,7 @@ def test_attack_refuses_wrong_files_and_never_overwrites(tmp_path, capsys):
              (["attack", tmp_path / "nope.npy", "-n", "4", "-o", tmp_path / "a.npz"], "expected a hashhls checkpoint"),
              (["attack", "-n", "4", "-o", tmp_path], "is a directory"),
              (["attack", "-n", "4", "-o", tmp_path / "a.npy"], ".npy"),
-             (["attack", "-n", "4", "--build", tmp_path, "-o", tmp_path / "a.npz"], "not a hashhls build directory"),
+             (["attack", "-n", "4", "--build", tmp_path, "-o", tmp_path / "a.npz"], "expected a build directory"),
              (["attack", "--attack", "square", "--on", "csim", "-n", "4", "-o", tmp_path / "a.npz"], "--build"),
              (["attack", "--attack", "pgd", "--on", "csim", "-n", "4", "-o", tmp_path / "a.npz"], "query-only"),
              (["gi", onnx_file, "--mode", "sign", "--eps", "0.1", "-o", tmp_path / "g.pt"], "is an ONNX file")]

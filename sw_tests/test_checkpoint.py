@@ -121,3 +121,19 @@ def test_save_refuses_missing_dir_and_unserialisable_metrics(tmp_path):
     with pytest.raises(HashhlsError, match="JSON"):
         save_checkpoint(tmp_path / "m.pt", model, cfg, {"x": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("config", ['["mnist-mlp", 8, 0]', '{"compression": 8, "seed": 0}', '{"name": 3}',
+                                    '{"name": "mnist-mlp", "compression": "8", "seed": 0}',
+                                    '{"name": "mnist-mlp", "compression": 8, "seed": 0, "gi": [1]}',
+                                    '{"name": "mnist-mlp", "compression": 8, "seed": 0, "gi_layers": "0"}', '7'])
+def test_a_config_of_the_wrong_shape_is_an_invalid_file(tmp_path, config):
+    from hashhls.core.errors import InvalidFileError
+
+    cfg = ModelConfig("mnist-mlp", 8.0, 0)
+    path = save_checkpoint(tmp_path / "m.pt", build_model(cfg), cfg)
+    payload = torch.load(path, weights_only=True)
+    payload["config"] = config
+    torch.save(payload, path)
+    with pytest.raises(InvalidFileError, match="invalid model config"):
+        load_checkpoint(path)

@@ -84,7 +84,7 @@ def test_csim_checks_its_input_before_reading_it(nocsim_build, tmp_path, capsys)
     npz = tmp_path / "x.npz"
     np.savez(npz, x=np.zeros((2, 1, 28, 28), np.float32))
     assert main(["csim", str(nocsim_build), "-i", str(npz), "-o", str(y)]) == 2
-    _one_line_error(capsys, ".npz archive")
+    _one_line_error(capsys, "expected a NumPy array file (.npy)")
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((2, 784), np.float32))
     assert main(["csim", str(nocsim_build), "-i", str(wrong), "-o", str(y)]) == 2

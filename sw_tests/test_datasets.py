@@ -195,3 +195,27 @@ def test_cifar10_errors(tmp_path):
         load_cifar10(tmp_path, "test")
     with pytest.raises(HashhlsError, match="unknown dataset"):
         load_dataset("imagenet")
+
+
+@pytest.mark.parametrize("dims", [(2**32 - 1, 2**32 - 1, 2**32 - 1), (10**9, 28, 28), (5, 0, 28)])
+def test_read_idx_refuses_absurd_dims_without_reading_them(tmp_path, dims):
+    """Three uint32 dims overflow int64: the product is a Python int, bounded before any payload is read."""
+    from hashhls.core.errors import InvalidFileError
+
+    p = tmp_path / "x-idx3-ubyte.gz"
+    p.write_bytes(gzip.compress(struct.pack(">IIII", 0x803, *dims) + b"\0" * 100))
+    with pytest.raises(InvalidFileError, match="absurd dims"):
+        read_idx(p)
+
+
+def test_read_idx_truncated_gzip_stream_and_directory(tmp_path):
+    from hashhls.core.errors import InvalidFileError
+
+    p = tmp_path / "x-idx1-ubyte.gz"
+    p.write_bytes(gzip.compress(struct.pack(">II", 0x801, 50) + bytes(range(50)))[:-6])
+    with pytest.raises(InvalidFileError, match="cannot read IDX file"):
+        read_idx(p)
+    d = tmp_path / "dir-idx1-ubyte"
+    d.mkdir()
+    with pytest.raises(InvalidFileError, match="is a directory"):
+        read_idx(d)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.terminal import safe
+
+from ..options import add_output, add_threads, apply_threads
+
 NAME = "attack"
 HELP = ("Craft adversarial examples against a model (hashed float, dense materialisation, the fixed-point twin "
         "of a build, or a build's csim)")
@@ -16,9 +20,12 @@ def _eps_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"bad eps list {text!r}") from None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ...adversarial.craft import ON_CHOICES
+#: a copy of hashhls.adversarial.craft.ON_CHOICES, kept here so that --help does not import torch
+#: (sw_tests/test_cli_startup.py checks the two agree)
+ON_CHOICES = ("dense", "hashed", "fixed", "csim")
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.pt", nargs="?",
                         help="hashhls checkpoint (default: the model of --build, else the bundled model)")
     parser.add_argument("--attack", default="fgsm",
@@ -40,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="targeted modes store their targets; success then means reaching the target")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", metavar="DIR", help="MNIST directory (default: bundled)")
-    parser.add_argument("-o", "--output", required=True, metavar="ADV.npz")
-    parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    add_threads(parser)
+    add_output(parser, "ADV.npz", "adversarial file to write (.npz)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -51,7 +58,16 @@ def run(args: argparse.Namespace) -> int:
     import hashhls
     from ...adversarial.advfile import check_output_adv
 
+    from ...core.inputs import check_build_dir, check_checkpoint, check_data_dir, check_positive
+
+    if args.model is not None:
+        check_checkpoint(args.model, "attacks are crafted on a checkpoint from 'hashhls train'")
+    if args.build is not None:
+        check_build_dir(args.build)
+    check_data_dir(args.data)
+    check_positive(n=args.n, steps=args.steps)
     out = check_output_adv(args.output, args.force)
+    apply_threads(args)
     hp = {} if args.steps is None else {"steps": args.steps}
     adv = hashhls.attack(args.model, args.attack, eps=args.eps, on=args.on, build=args.build, n=args.n,
                          target_mode=args.target_mode, seed=args.seed, data=args.data,
@@ -61,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     where = adv.where + (f" of {args.build}" if args.build and args.on in ("fixed", "csim") else "")
     for e, (rate, eligible), linf, l2 in zip(adv.eps, adv.success, *adv.distortion[:2]):
         budget = f"eps={e:g}" if np.isfinite(e) else "budget-free"
-        print(f"{adv.attack} {budget} on {where}: {goal} {100 * rate:.1f}% of {eligible} correctly classified; "
-              f"mean L-inf {linf:.4f}, mean L2 {l2:.3f}")
-    print(f"wrote {out}")
+        print(safe(f"{adv.attack} {budget} on {where}: {goal} {100 * rate:.1f}% of {eligible} correctly classified; "
+              f"mean L-inf {linf:.4f}, mean L2 {l2:.3f}"))
+    print(f"wrote {safe(out)}")
     return 0

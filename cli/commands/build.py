@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from ...core.terminal import safe
 from pathlib import Path
 
 NAME = "build"
@@ -53,9 +55,15 @@ def default_output(model: Path | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from ...core.atomic import check_output_dir
+    from ...core.inputs import check_model_file
+
+    if args.model is not None:
+        check_model_file(args.model)
+    out = check_output_dir(args.output or default_output(args.model), args.force, what="output")
+
     import hashhls
 
-    out = args.output or default_output(args.model)
     b = hashhls.build(args.model, board=args.board, output=out, precision=args.precision,
                       layer_precision=list(args.layer_precision), reuse_factor=args.reuse_factor,
                       io_type=args.io_type, strict=args.strict, csim=not args.no_csim, force=args.force,
@@ -64,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
     from ...codegen.summary import load_summary
 
     print(load_summary(b.dir).terminal(), end="")
-    print(f"per-layer detail: {b.dir / 'summary.md'}; what to run next (Vivado, PYNQ): {b.dir / 'README.md'}")
+    print(safe(f"per-layer detail: {b.dir / 'summary.md'}; what to run next (Vivado, PYNQ): {b.dir / 'README.md'}"))
     return 0

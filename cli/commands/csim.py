@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+
+from ...core.terminal import safe
 from pathlib import Path
 
 from ...core.errors import InvalidFileError
-from ..options import add_output, output_file
+from ..options import add_allow_modified_weights, add_output, output_file
 
 NAME = "csim"
 HELP = "Run inputs through a build's compiled C simulation"
@@ -20,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--emulator", action="store_true",
                         help="run the bit-exact numpy emulator instead of the C simulation")
     parser.add_argument("--force-compile", action="store_true", help="recompile the C simulation")
+    add_allow_modified_weights(parser)
 
 
 def _load_inputs(path: Path, input_shape: list[int]):
@@ -50,19 +53,26 @@ def run(args: argparse.Namespace) -> int:
     from ...core.atomic import atomic_file
     from ...codegen.manifest import BuildManifest
 
-    manifest = BuildManifest.read(args.build_dir)  # a clear error before anything is loaded or compiled
+    from ...core.inputs import check_build_dir, check_npy
+
+    check_build_dir(args.build_dir)
+    check_npy(args.input)
     out = output_file(args, (".npy",))
+    manifest = BuildManifest.read(args.build_dir)  # a clear error before anything is loaded or compiled
     x = _load_inputs(args.input, manifest.input_shape)
     if args.emulator:
         from ...codegen.emulator import Emulator
+        from ...codegen.manifest import verify_files
 
+        verify_files(args.build_dir, manifest, allow_modified_weights=args.allow_modified_weights)
         y = Emulator.from_build(args.build_dir).predict(x)
     else:
         from ...codegen.csim import load_build
 
-        y = load_build(args.build_dir, force=args.force_compile).predict(x)
+        y = load_build(args.build_dir, force=args.force_compile,
+                       allow_modified_weights=args.allow_modified_weights).predict(x)
     with atomic_file(out) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, y)
-    print(f"wrote {args.output}: {y.shape[0]} x {y.shape[1]} outputs")
+    print(f"wrote {safe(args.output)}: {y.shape[0]} x {y.shape[1]} outputs")
     return 0

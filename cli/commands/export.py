@@ -18,9 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...core.inputs import check_checkpoint
+
+    check_checkpoint(args.model, "export reads a checkpoint from 'hashhls train' or 'gi'")
+    out = output_file(args, (".onnx",))
     from ...frontend.onnx_export import export_checkpoint
 
-    out = output_file(args, (".onnx",))
     proto = export_checkpoint(args.model, out, dense=args.dense)
     size = len(proto.SerializeToString())
     line = f"wrote {args.output}: {size:,} bytes ({'dense' if args.dense else 'hashed'})"

@@ -5,15 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ...core.terminal import safe
+
 NAME = "faults"
 HELP = ("Flip bits in the stored weight words of one or more builds (random, or the bit-flip attack BFA); "
         "accuracy vs flips on the emulator and on csim, the flips chosen, a checksum detector")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ...adversarial.fault_report import DEFAULT_BATCH, DEFAULT_TARGET
-    from ...adversarial.faults import DEFAULT_GROUP, FAULT_ATTACKS
+# Copies of hashhls.adversarial.fault_report.DEFAULT_BATCH / DEFAULT_TARGET and adversarial.faults.DEFAULT_GROUP /
+# FAULT_ATTACKS, kept here so that --help does not import torch (sw_tests/test_cli_startup.py checks they agree).
+DEFAULT_BATCH = 128
+DEFAULT_TARGET = 0.11
+DEFAULT_GROUP = 16
+FAULT_ATTACKS = ("bfa", "random")
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("builds", metavar="BUILD_DIR", nargs="+",
                         help="'hashhls build' directories (several: compared in one report, e.g. 1/8, 1/64, dense)")
     parser.add_argument("--attack", default="bfa",
@@ -41,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from ...core.atomic import check_output_dir
     from ...core.errors import UsageError
 
+    from ...core.inputs import check_build_dir
+
+    for b in args.builds:
+        check_build_dir(b)
     check_output_dir(args.output, args.force, what="report")
     for name, v in (("-n", args.n), ("--batch", args.batch), ("--group", args.group)):
         if v < 1:
@@ -51,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
                        seed=args.seed, top_k=args.top_k, csim=not args.no_csim, group=args.group,
                        target=args.target, progress=not args.no_progress)
     study.write(args.output, force=args.force)
-    print(study.table())
-    print(f"report: {Path(args.output) / 'report.md'}")
+    print(safe(study.table(), newlines=True))
+    print(f"report: {safe(Path(args.output) / 'report.md')}")
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from ...core.terminal import safe
 import json
 import logging
 
@@ -52,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from ...core.inputs import check_checkpoint
 
     check_checkpoint(args.checkpoint, "GI is applied to a trained checkpoint ('hashhls train')")
-    out = output_file(args)
+    from ...core.inputs import check_data_dir
+
+    check_data_dir(args.data)
+    out = output_file(args, (".pt", ".pth"))
     try:
         gi = GIConfig(GIMode(args.mode), args.eps)
     except ValueError as e:
@@ -78,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                     "test_accuracy": after, "test_samples": len(y)})
     save_checkpoint(out, gi_model, new_cfg, json.loads(json.dumps(metrics)))
     where = describe_test_set(cfg.dataset, args.data, len(y))
-    print(f"test accuracy before GI: {100 * before:.2f}% ({where})")
+    print(safe(f"test accuracy before GI: {100 * before:.2f}% ({where})"))
     print(f"test accuracy after GI ({gi.mode.value}:{gi.eps:g}): {100 * after:.2f}%")
     log.info("wrote %s", out)
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.terminal import safe
+
 NAME = "sweep"
 HELP = ("Run a study file (model x compression x GI x precision x attack x site ...), cached and resumable, "
         "locally or on Ray; 'hashhls sweep report RESULTS/' writes its report")
@@ -28,18 +30,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...core.errors import UsageError
 
+    from ...core.inputs import check_input_file
+
     if args.study == "report":
         if not args.report_dir:
             raise UsageError("usage: hashhls sweep report RESULTS/")
+        from pathlib import Path
+
+        if not Path(args.report_dir).is_dir():
+            raise UsageError(f"{args.report_dir} is not a directory, expected the results directory of a sweep")
         from ...sweep.report import write_report
 
         path = write_report(args.report_dir)
-        print(f"report: {path}")
+        print(f"report: {safe(path)}")
         return 0
     if args.report_dir:
         raise UsageError(f"unexpected argument {args.report_dir!r} (the results directory goes to -o)")
     if not args.output:
         raise UsageError("hashhls sweep STUDY.toml needs -o RESULTS/ (the results directory)")
+    check_input_file(args.study, (".toml",), "a study file (.toml, see studies/)", "study")
+    from pathlib import Path
+
+    results = Path(args.output)  # a new directory or an earlier sweep's (resumed): sweep.run.check_results_dir,
+    if results.exists() and not results.is_dir():  # whose refusals are repeated here before any work
+        raise UsageError(f"results {results} is a file, expected a directory")
+    from ...core.atomic import check_creatable
+
+    check_creatable(results, "results")
+    if results.is_dir() and any(results.iterdir()) and not (results / "cache").is_dir():
+        raise UsageError(f"results directory {results} exists and was not written by 'hashhls sweep' "
+                         "(no cache/ in it): choose a new one")
     import signal
 
     from ...sweep import load_study, sweep
@@ -55,5 +75,5 @@ def run(args: argparse.Namespace) -> int:
     c = result.counts()
     print(f"{len(result.plan.cells)} cells ({c['done']} computed, {c['cached']} cached, {c['failed']} failed), "
           f"{len(result.plan.stages)} stages, {result.outcome.wall_seconds:.1f} s")
-    print(f"results: {result.table}")
+    print(f"results: {safe(result.table)}")
     return 1 if c["failed"] else 0

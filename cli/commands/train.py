@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     from ...frontend.train import recipe_for, train_model
     from ...frontend.zoo import ModelConfig, stored_words
 
-    out = output_file(args)
+    from ...core.inputs import check_data_dir
+
+    check_data_dir(args.data)
+    out = output_file(args, (".pt", ".pth"))
     apply_threads(args)
     gi = None
     if args.gi is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from ...core.terminal import safe
 from pathlib import Path
 
 NAME = "vivado"
@@ -22,6 +24,9 @@ def run(args: argparse.Namespace) -> int:
     from ...codegen.vivado import missing_tools, parse_steps, plan
     from ...codegen.vivado import run as run_steps
 
+    from ...core.inputs import check_build_dir
+
+    check_build_dir(args.build_dir)
     invocations = plan(args.build_dir, parse_steps(args.steps))
     if args.dry_run:
         missing = set(missing_tools(invocations))
@@ -30,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"{', '.join(s.value for s in inv.steps)}: {inv.shell_line()}{note}")
         return 0
     run_steps(invocations)
-    print(f"hashhls vivado: done; logs in {args.build_dir / 'vivado'}")
+    print(safe(f"hashhls vivado: done; logs in {args.build_dir / 'vivado'}"))
     return 0
