@@ -207,7 +207,7 @@ def plot_transfer(rows: list[dict], model: str, path: Path) -> bool:
             if not np.isnan(m[i, j]):
                 ax.text(j, i, f"{m[i, j]:.0f}", ha="center", va="center", fontsize=7,
                         color="white" if m[i, j] > 55 else "black")
-    ax.set_xticks(range(len(targets)), [f"on {t}" for t in targets])
+    ax.set_xticks(range(len(targets)), [f"on {t}" for t in targets], rotation=25, ha="right")
     ax.set_yticks(range(len(row_keys)),
                   [f"c{c:g} GI {g}{' ' + p if p else ''}: {a} crafted on {SITE_ORDER[s]}" for c, g, p, s, a in row_keys],
                   fontsize=7)
