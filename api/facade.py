@@ -81,7 +81,7 @@ class Build:
 
 def build(model: ModelLike = None, board: str = "pynq-z2", output: str | Path | None = None, *,
           precision: str = DEFAULT_PRECISION, layer_precision: Sequence[str] = (),
-          reuse_factor: int = 64, io_type: str = "io_parallel", strict: bool = False, csim: bool = True,
+          reuse_factor: int | None = None, io_type: str = "io_parallel", strict: bool = False, csim: bool = True,
           force: bool = False, strip_softmax: bool = False, progress: bool = False) -> Build:
     """Build ``model`` (checkpoint, ONNX file, or None for the bundled default) for ``board``.
 

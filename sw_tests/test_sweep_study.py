@@ -33,7 +33,12 @@ eps = [0.1]
     ("[axes]\ncompression = [0.5]\n[[attack]]\nname='fgsm'", "axes.compression"),  # below 1
     ("[axes]\ncompression = [100000]\n[[attack]]\nname='fgsm'", "axes.compression"),  # K < 1 for the MLP's last layer
     ("[axes]\nsite = ['gpu']\n[[attack]]\nname='fgsm'", "axes.site"),
-    ("[axes]\nhash = ['v2']\n[[attack]]\nname='fgsm'", "axes.hash"),  # not implemented by the installed code
+    ("[axes]\nhash = ['v3']\n[[attack]]\nname='fgsm'", "axes.hash"),  # not a hash spec version
+    ("[axes]\nbanks = ['30,10,5']\n[[attack]]\nname='fgsm'", "axes.banks"),  # banks need hash v2
+    ("[axes]\nhash = ['v2']\nbanks = ['30,10,300']\n[[attack]]\nname='fgsm'", "axes.banks"),  # K = 125 < P
+    ("[axes]\nhash = ['v2']\nbanks = ['30,x']\n[[attack]]\nname='fgsm'", "axes.banks"),
+    ("[axes]\nhash = ['v2']\nbanks = ['30,10']\n[[attack]]\nname='fgsm'", "axes.banks"),  # 3 weight layers
+    ("[axes]\nhash = ['v2']\nreuse_factor = [32]\n[[attack]]\nname='fgsm'", "axes.reuse_factor"),  # banks fix it
     ("[axes]\ngi = ['sine:1']\n[[attack]]\nname='fgsm'", "axes.gi"),
     ("[axes]\nprecision = ['float32']\n[[attack]]\nname='fgsm'", "axes.precision"),
     ("[axes]\nreuse_factor = [0]\n[[attack]]\nname='fgsm'", "axes.reuse_factor"),
@@ -129,3 +134,22 @@ def test_sites_are_the_crafting_targets():
     from hashhls.sweep.study import Site
 
     assert {s.value for s in Site} == set(CRAFTED_ON)
+
+
+def test_hash_v2_cells_train_v2_models_and_build_with_their_banks_reuse(tmp_path):
+    from hashhls.frontend.checkpoint import load_checkpoint
+    from hashhls.sweep.stages import _run_train
+
+    s = parse_study(BASE.replace("compression = [8]", 'compression = [8]\nhash = ["v1", "v2"]\n'
+                                 'banks = ["default", "16,8,4"]\n[[exclude]]\nhash = "v1"\nbanks = "16,8,4"'))
+    assert sorted((c.hash, c.banks) for c in s.cells) == [("v1", "default"), ("v2", "16,8,4"), ("v2", "default")]
+    p = plan(s)
+    builds = {sp.config["reuse_factor"] for sp in p.stages.values() if sp.kind is StageKind.BUILD}
+    assert builds == {64, None}  # v2 builds take their banks' reuse factors
+    trains = [sp for sp in p.stages.values() if sp.kind is StageKind.TRAIN]
+    assert len({sp.key for sp in trains}) == 3
+    v2 = next(sp for sp in trains if sp.config.get("banks") == "16,8,4")
+    cfg = dict(v2.config, epochs=1, limit=64)
+    _run_train(cfg, [], tmp_path)
+    model, mcfg = load_checkpoint(tmp_path / "model.pt")
+    assert mcfg.hash_version == 2 and mcfg.banks == [16, 8, 4]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import StageWriter, discard, entry_dir, stage_key, verify
-from .study import NO_GI, Cell, Study
+from .study import DEFAULT_BANKS, NO_GI, Cell, HashVersion, Study, cell_banks
 
 
 class StageKind(str, enum.Enum):
@@ -105,12 +105,17 @@ def _gi_split(gi: str) -> tuple[str | None, str | None]:
 def cell_stages(study: Study, cell: Cell) -> list[StageSpec]:
     """The four stages of one cell, upstream first."""
     trained_gi, post_gi = _gi_split(cell.gi)
-    train = StageSpec(StageKind.TRAIN, {
+    train_cfg = {
         "model": cell.model, "compression": cell.compression, "hash_seed": cell.hash_seed, "hash": cell.hash,
         "gi": trained_gi, "seed": cell.seed, "epochs": study.train.epochs, "limit": study.train.limit,
-        "batch_size": study.train.batch_size}, ())
+        "batch_size": study.train.batch_size}
+    if cell.hash != HashVersion.V1.value:  # (v1 keys stay those of studies run before hash v2)
+        train_cfg["banks"] = cell.banks
+    train = StageSpec(StageKind.TRAIN, train_cfg, ())
+    # a hash-v2 model's banks fix its reuse factors (codegen.lanes): the build is given none
+    reuse = None if cell.hash == HashVersion.V2.value else cell.reuse_factor
     build = StageSpec(StageKind.BUILD, {
-        "gi": post_gi, "precision": cell.precision, "reuse_factor": cell.reuse_factor, "board": study.board,
+        "gi": post_gi, "precision": cell.precision, "reuse_factor": reuse, "board": study.board,
         "strict": study.strict},
         (train.key,))
     craft = StageSpec(StageKind.CRAFT, {
@@ -209,7 +214,8 @@ def _run_train(cfg: dict, upstream: list[Path], out: Path) -> dict:
     from ..frontend.zoo import ModelConfig
 
     mcfg = ModelConfig(cfg["model"], cfg["compression"], cfg["hash_seed"],
-                       None if cfg["gi"] is None else GIConfig.parse(cfg["gi"]))
+                       None if cfg["gi"] is None else GIConfig.parse(cfg["gi"]),
+                       hash_version=HashVersion(cfg["hash"]).number, banks=cell_banks(cfg.get("banks", DEFAULT_BANKS)))
     train = load_mnist(split="train", limit=cfg["limit"])
     test = load_mnist(split="test")
     model, metrics = train_model(mcfg, train, test, epochs=cfg["epochs"], batch_size=cfg["batch_size"],

@@ -19,7 +19,8 @@ stage runs. The format (``studies/smoke.toml`` is a complete example)::
     gi = ["none", "sign:0.1", "scale:15"]   # sign is trained in; scale is applied to the trained model
     seed = [0]                # training seed (init, shuffling, augmentation)
     hash_seed = [0]
-    hash = ["v1"]             # the hash spec version; the installed code implements v1 only
+    hash = ["v1", "v2"]       # the hash spec version (v2: each layer's banks set its reuse factor)
+    banks = ["default"]       # v2 only: "default" (the model's) or "P1,P2,..." per weight layer
     precision = ["auto"]      # or ap_fixed<...> types
     reuse_factor = [64]
     site = ["hashed", "fixed"]   # where examples are crafted: dense, hashed, fixed, csim
@@ -37,7 +38,8 @@ stage runs. The format (``studies/smoke.toml`` is a complete example)::
     attack = "fgsm"
 
 Impossible combinations that no filter removes are errors (``site = "csim"`` with a gradient attack,
-``eps`` on a budget-free attack, a compression out of range for a model).
+``eps`` on a budget-free attack, a compression out of range for a model, banks without hash v2 or more banks
+than a layer has buckets, a ``reuse_factor`` axis with hash v2).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from __future__ import annotations
 import enum
 import itertools
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -62,17 +65,24 @@ class Site(str, enum.Enum):
 
 
 class HashVersion(str, enum.Enum):
-    """Hash spec versions the installed code implements (docs/hash-spec.md): v1 only, so far."""
+    """Hash spec versions (docs/hash-spec.md): v1, and v2 (blocked: each layer's banks, the model's defaults,
+    fix its kernel's lanes and so its reuse factor)."""
 
     V1 = "v1"
+    V2 = "v2"
+
+    @property
+    def number(self) -> int:
+        return int(self.value[1:])
 
 
 AUTO = "auto"
+DEFAULT_BANKS = "default"  #: the banks axis value: the model's own (frontend.zoo.default_banks)
 NO_GI = "none"
 #: The [axes] keys, their defaults (one value each) and the order of the results table's columns.
 AXIS_DEFAULTS: dict[str, list] = {
     "model": ["mnist-mlp"], "compression": [8.0], "gi": [NO_GI], "seed": [0], "hash_seed": [0],
-    "hash": [HashVersion.V1.value], "precision": [AUTO], "reuse_factor": [64], "site": [Site.HASHED.value],
+    "hash": [HashVersion.V1.value], "banks": [DEFAULT_BANKS], "precision": [AUTO], "reuse_factor": [64], "site": [Site.HASHED.value],
 }
 STUDY_KEYS = {"name", "n_images", "board", "attack_seed", "strict"}
 TRAIN_KEYS = {"epochs", "limit", "batch_size"}
@@ -112,6 +122,7 @@ class Cell:
     seed: int
     hash_seed: int
     hash: str
+    banks: str
     precision: str
     reuse_factor: int
     site: str
@@ -128,7 +139,7 @@ class Cell:
     def id(self) -> str:
         eps = "" if self.attack.eps is None else f" eps={self.attack.eps:g}"
         return (f"{self.model} c{self.compression:g} gi={self.gi} seed={self.seed} hs={self.hash_seed} {self.hash} "
-                f"{self.precision} rf={self.reuse_factor} {self.attack.label}@{self.site}{eps}")
+                f"{'' if self.banks == DEFAULT_BANKS else 'banks=' + self.banks + ' '}{self.precision} rf={self.reuse_factor} {self.attack.label}@{self.site}{eps}")
 
 
 @dataclass
@@ -203,6 +214,11 @@ def _axis(name: str, raw: list) -> list:
             except ValueError:
                 raise UsageError(f"{key}: hash version {v!r} is not implemented by the installed hashhls "
                                  f"(available: {', '.join(h.value for h in HashVersion)})") from None
+        elif name == "banks":
+            v = str(v).replace(" ", "")
+            if v != DEFAULT_BANKS and not re.fullmatch(r"[1-9][0-9]*(,[1-9][0-9]*)*", v):
+                raise UsageError(f"{key}: banks {v!r} must be \"{DEFAULT_BANKS}\" or positive integers "
+                                 "\"P1,P2,...\" (one per weight layer)")
         elif name == "site":
             try:
                 v = Site(str(v).lower()).value
@@ -292,6 +308,11 @@ def _matches(cell: Cell, rule: dict) -> bool:
     return True
 
 
+def cell_banks(banks: str) -> list[int] | None:
+    """The banks axis value as ModelConfig takes it (None: the model's defaults)."""
+    return None if banks == DEFAULT_BANKS else [int(p) for p in banks.split(",")]
+
+
 def _check_cell(cell: Cell) -> None:
     """An impossible combination no filter removed: name the keys."""
     from ..adversarial.attacks import ATTACKS
@@ -301,9 +322,10 @@ def _check_cell(cell: Cell) -> None:
 
     try:
         ModelConfig(cell.model, cell.compression, cell.hash_seed,
-                    None if cell.gi == NO_GI else GIConfig.parse(cell.gi))
+                    None if cell.gi == NO_GI else GIConfig.parse(cell.gi), hash_version=HashVersion(cell.hash).number,
+                    banks=cell_banks(cell.banks))
     except HashhlsError as e:
-        raise UsageError(f"axes.compression/axes.model: {e}") from None
+        raise UsageError(f"axes.compression/axes.model/axes.hash/axes.banks: {e}") from None
     if cell.site == Site.CSIM.value and not ATTACKS[cell.attack.name].black_box:
         raise UsageError(f"axes.site: csim has no gradients, but attack {cell.attack.name!r} needs them (use a "
                          "query-only attack there, or add an [[exclude]] with site = \"csim\", attack = "
@@ -342,6 +364,9 @@ def parse_study(text: str, source: str = "<study>") -> Study:
         raise UsageError("exclude: the filters remove every cell (the grid is empty)")
     for cell in cells:
         _check_cell(cell)
+    if "reuse_factor" in raw_axes and any(c.hash == HashVersion.V2.value for c in cells):
+        raise UsageError("axes.reuse_factor: hash v2 layers take their reuse factor from their banks (fixed at "
+                         "training); drop reuse_factor or [[exclude]] hash = \"v2\" from the cells that set it")
     n = _int(st.get("n_images", 100), "study.n_images", lo=1)
     if n > 10_000:
         raise UsageError(f"study.n_images: the bundled MNIST test set has 10,000 images, got {n}")
