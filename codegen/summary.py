@@ -69,6 +69,8 @@ def layer_estimate(spec: LayerSpec, p: LayerPrecision, reuse: int) -> LayerEstim
 def compare(specs: list[LayerSpec], plan: PrecisionPlan, reuse: dict[str, int]) -> Comparison:
     """Estimates of the weighted layers as built and of the dense design given the same DSPs."""
     weighted = [sp for sp in specs if sp.weighted]
+    if not weighted:  # nothing multiplies weights (pooling, activations, a batch norm): nothing to compare
+        return Comparison([], [], None)
     built = [layer_estimate(sp, plan.layers[sp.name], reuse[sp.name]) for sp in weighted]
     dense_layers = [DenseLayer(sp.fan_in, sp.virtual_weights // sp.fan_in,
                                sp.window.out_h * sp.window.out_w if sp.window is not None else 1,
@@ -136,7 +138,9 @@ class BuildSummary:
             fit = (f"{verdict} the {self.board.name} (estimate): BRAM_18K {_pct(b.bram_18k, r.bram_18k)}, "
                    f"DSP {_pct(b.dsp, r.dsp)}, LUT {_pct(b.lut, r.lut)}.")
         d = self.dense_total
-        if d is None:
+        if not self.rows:
+            ratios = "No weighted layer (no weights are stored): no dense design to compare with."
+        elif d is None:
             ratios = f"No dense design of this network fits in the same {b.dsp} DSP48E1."
         else:
             ratios = (f"vs dense at the same {b.dsp} DSPs: latency {b.latency_cycles / d.latency_cycles:.2f}x "
@@ -182,7 +186,9 @@ class BuildSummary:
                   f"{self.stored.biases:,} | | | {tb.multipliers} | | {tb.bram_18k} | {tb.dsp} | {tb.lut:,} | "
                   f"{tb.latency_cycles:,} |", ""]
         lines += ["## Dense design at the same DSP budget", ""]
-        if cmp.dense is None:
+        if not self.rows:
+            lines += ["No weighted layer (no weights are stored): no dense design to compare with.", ""]
+        elif cmp.dense is None:
             lines += [f"No dense design of this network fits in {tb.dsp} DSP48E1 (each layer needs at least one "
                       "multiplier, a stock convolution one per filter).", ""]
         else:

@@ -48,7 +48,9 @@ def _model(w, b, banks=None) -> onnx.ModelProto:
     g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", N_IN])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", N_OUT])],
                           initializer=[numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")])
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("hashhls", 1)])
+    # hash version 2 nodes need the hashhls domain version whose function bodies compute it
+    domain = helper.make_opsetid("hashhls", 1 if banks is None else 2)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 18), domain])
 
 
 @pytest.mark.parametrize("path", ["csim-int64", "ap_fixed"])

@@ -73,3 +73,18 @@ def test_the_build_command_prints_the_compact_summary(tmp_path, capsys):
 def test_names_reach_the_terminal_escaped():
     assert terminal_safe("evil\x1b[2J\x07name.onnx") == "evil\\x1b[2J\\x07name.onnx"
     assert terminal_safe("ok-name_1.onnx") == "ok-name_1.onnx"
+
+
+def test_a_graph_without_weights_has_no_dense_design_to_compare(tmp_path):
+    import torch
+    from torch import nn
+
+    onnx_path = tmp_path / "pool.onnx"
+    torch.onnx.export(nn.Sequential(nn.MaxPool2d(2), nn.Flatten()).eval(), (torch.zeros(1, 1, 8, 8),),
+                      str(onnx_path), dynamo=False, opset_version=13)
+    build(BuildConfig(output_dir=tmp_path / "b", model=onnx_path, precision="ap_fixed<16,6,AP_RND_CONV,AP_SAT>",
+                      compile_csim=False, progress=False))
+    s = load_summary(tmp_path / "b")
+    assert s.rows == () and s.stored.total == 0
+    assert "No weighted layer" in s.headline()[1]
+    assert "No weighted layer" in (tmp_path / "b" / "summary.md").read_text()
