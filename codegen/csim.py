@@ -31,11 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.digest import file_sha256
 from ..core.atomic import atomic_file
 from ..core.errors import CsimError, HashhlsError, InvalidFileError
 from .emulator import as_input_batch
 from .fixed import FixedType
-from .manifest import BuildManifest, file_sha256, verify_files
+from .manifest import BuildManifest, verify_files
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ identifiers used in the generated project, in execution order.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..core.digest import file_sha256
 from ..core.errors import InvalidFileError
 from .identity import ModelIdentity
 from .kinds import LayerKind
@@ -154,13 +154,6 @@ def _check_fields(d: dict) -> None:
 #: Read at most this much of a file to hash it before giving up (no build writes a file near this size).
 _MAX_HASHED = 1 << 30
 
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def record_files(build_dir: str | Path) -> dict[str, str]:

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..core.digest import file_sha256
 from ..core.version import __version__
 
 RECORD = "complete.json"
@@ -34,13 +35,6 @@ def stage_key(kind: str, config: dict, deps: list[str]) -> str:
     payload = canonical_json({"stage": kind, "config": config, "deps": deps, "hashhls": __version__})
     return hashlib.sha256(payload.encode()).hexdigest()
 
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
