@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.digest import file_sha256
 from ..core.atomic import atomic_file
+from ..core.digest import file_sha256
 from ..core.errors import CsimError, HashhlsError, InvalidFileError
 from .emulator import as_input_batch
 from .fixed import FixedType
