@@ -37,21 +37,34 @@ UNBUDGETED = {"cw", "deepfool", "jsma"}
 ON_CHOICES = tuple(CRAFTED_ON)
 
 
-def dense_copy(model: nn.Sequential) -> nn.Sequential:
-    """The same function with dense parameters: each hashed layer materialised into an nn.Linear / nn.Conv2d."""
-    out = []
-    for m in fold_gi(model):
-        if isinstance(m, (HashedLinear, HashedConv2d)):
-            dense = (nn.Linear(m.in_features, m.out_features, bias=m.bias is not None) if isinstance(m, HashedLinear)
-                     else nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride,
-                                    padding=m.padding, bias=m.bias is not None))
-            with torch.no_grad():
-                dense.weight.copy_(m.virtual_weight())
-                if m.bias is not None:
-                    dense.bias.copy_(m.bias)
-            m = dense
-        out.append(copy.deepcopy(m))
-    return nn.Sequential(*out).eval()
+def _dense_layer(m: HashedLinear | HashedConv2d) -> nn.Module:
+    dense = (nn.Linear(m.in_features, m.out_features, bias=m.bias is not None) if isinstance(m, HashedLinear)
+             else nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride,
+                            padding=m.padding, bias=m.bias is not None))
+    with torch.no_grad():
+        dense.weight.copy_(m.virtual_weight())
+        if m.bias is not None:
+            dense.bias.copy_(m.bias)
+    return dense
+
+
+def _materialise(module: nn.Module) -> None:
+    for name, child in module.named_children():
+        if isinstance(child, (HashedLinear, HashedConv2d)):
+            setattr(module, name, _dense_layer(child))
+        else:
+            _materialise(child)
+
+
+def dense_copy(model: nn.Module) -> nn.Module:
+    """The same function with dense parameters: each hashed layer materialised into an nn.Linear / nn.Conv2d.
+
+    ``model`` is a zoo ``nn.Sequential`` (GI folded first) or any module holding hashed layers at any depth,
+    e.g. the :class:`hashhls.codegen.onnx_to_torch.OnnxGraphModule` a build's ONNX loads as.
+    """
+    out = fold_gi(model) if isinstance(model, nn.Sequential) else copy.deepcopy(model)
+    _materialise(out)
+    return out.eval()
 
 
 def crafting_model(model: nn.Sequential, on: str, input_shape: Sequence[int] = (1, 28, 28),

@@ -231,6 +231,21 @@ def test_dense_copy_computes_the_same_function(model, data):
         torch.testing.assert_close(dense_copy(model)(data[0]), model(data[0]), rtol=1e-5, atol=1e-5)
 
 
+def test_crafting_on_dense_from_a_build(tmp_path, model, data):
+    # The build's model is its ONNX loaded back (not a zoo nn.Sequential), as in `hashhls attack --build B
+    # --on dense` and the sweep's craft stage: the dense materialisation of it is what FGSM differentiates.
+    import hashhls
+    from hashhls.adversarial.attacks import FGSM
+    from hashhls.codegen.project import BuildConfig, build
+
+    build(BuildConfig(output_dir=tmp_path / "b", model=None, compile_csim=False, progress=False))
+    x, y = data[0][:40].numpy(), data[1][:40].numpy()
+    adv = hashhls.attack(None, "fgsm", 0.1, on="dense", build=tmp_path / "b", x=x, y=y)
+    assert adv.crafted_on == "dense"
+    np.testing.assert_allclose(adv.x_adv[0], FGSM(dense_copy(model), eps=0.1)(data[0][:40], data[1][:40]).numpy(),
+                               atol=1e-6)
+
+
 def test_registry_and_bad_arguments(model):
     assert set(ATTACKS) == {"fgsm", "bim", "pgd", "cw", "deepfool", "jsma", "square", "autoattack"}
     with pytest.raises(HashhlsError, match="unknown attack"):

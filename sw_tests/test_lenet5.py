@@ -112,6 +112,22 @@ def test_dense_copy_materialises_the_convolutions(lenet, mnist_test):
         torch.testing.assert_close(d(x), model(x), rtol=1e-5, atol=1e-5)
 
 
+def test_dense_copy_of_the_model_a_build_loads_as(lenet, mnist_test):
+    # A build's model is its ONNX loaded back (an OnnxGraphModule, convolutions wrapped in their padding), not a
+    # zoo nn.Sequential: crafting on "dense" from a build (the sweep's craft stage) materialises it too.
+    from hashhls.codegen.onnx_to_torch import load_onnx_model
+
+    model, _ = lenet
+    back = load_onnx_model(export_checkpoint(lenet5_checkpoint(), None))
+    d = dense_copy(back)
+    assert not any(isinstance(m, (HashedConv2d, HashedLinear)) for m in d.modules())
+    assert sum(isinstance(m, nn.Conv2d) for m in d.modules()) == 2
+    assert any(isinstance(m, (HashedConv2d, HashedLinear)) for m in back.modules())  # the original is untouched
+    x = torch.from_numpy(mnist_test[0][:200])
+    with torch.no_grad():
+        torch.testing.assert_close(d(x), model(x), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("on", ["hashed", "fixed", "dense"])
 def test_cli_attack_on_lenet5(tmp_path, lenet, on):
     from hashhls.adversarial.replay import AdvSet
