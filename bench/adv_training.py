@@ -1,13 +1,17 @@
 """Does hashing make adversarial training easier or harder? Dense / 1/8 / 1/64 MLPs, undefended, GI-scale:15 and
-PGD adversarially trained, under the AutoAttack-style ensemble at L-inf 0.1 and 0.3, float and csim.
+PGD adversarially trained at each ``--train`` budget, under the AutoAttack-style ensemble at L-inf 0.1 and 0.3,
+float and csim.
 
-Undefended: the bundled dense and 1/8 MLPs and a 1/64 MLP trained with the same recipe (40 epochs). GI-scale:15:
+Undefended: the bundled dense and 1/8 MLPs and a 1/64 MLP trained with the same recipe (40 epochs); the hashed
+models use hash v2 with the MLP's default banks, as the bundled 1/8 one. Madry et al.'s MNIST setting is eps 0.3
+with 40 steps of 0.01; here the step is 2.5 eps / steps (0.019 at 0.3, 40 steps). GI-scale:15:
 ``hashhls gi --mode scale --eps 15`` on each. Adversarially trained: ``train_model(..., adversarial=pgd:EPS,STEPS)``
-(``hashhls train --adversarial``) from scratch for ``--epochs`` epochs (short: labelled in the output). Each model
-is built at ``--precision auto``; the ensemble is crafted on the float model and replayed through the build
-(bench/robustness.py). Writes ``bench/results/adv_training.md``.
+(``hashhls train --adversarial``) from scratch with the MLP's own recipe (40 epochs, Adam, cosine decay, +-2 pixel
+shifts) unless ``--epochs`` shortens it (labelled in the output). The models train in ``--jobs`` processes of
+``--threads`` torch threads each. Each model is built at ``--precision auto``; the ensemble is crafted on the float
+model and replayed through the build (bench/robustness.py). Writes ``bench/results/adv_training.md``.
 
-    python bench/adv_training.py [-n 200] [--train-eps 0.1] [--epochs 20] [--threads 1]
+    python bench/adv_training.py [-n 200] [--train pgd:0.1,10 pgd:0.3,40] [--epochs 40] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -19,75 +23,112 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
-
-import torch
 
 from robustness import build, evaluate, pct
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "results" / "adv_training.md"
 PRETRAINED = REPO / "frontend" / "pretrained"
+BUNDLED = {1: PRETRAINED / "mnist-mlp-dense.pt", 8: PRETRAINED / "mnist-mlp-c8.pt"}
+
+
+def _train(compression: int, adversarial: str | None, epochs: int | None, threads: int, out: str) -> float:
+    """Train one MLP (plain when ``adversarial`` is None) into ``out``; its wall time (s). Runs in a worker."""
+    import torch
+
+    from hashhls.frontend.adversarial_training import AdversarialTraining
+    from hashhls.frontend.checkpoint import save_checkpoint
+    from hashhls.frontend.datasets import load_mnist
+    from hashhls.frontend.train import train_model
+    from hashhls.frontend.zoo import ModelConfig
+
+    torch.set_num_threads(threads)
+    # hashed models use hash v2 with the default banks, as the bundled 1/8 MLP does (dense ones have no hash)
+    cfg = ModelConfig("mnist-mlp", compression=float(compression), hash_version=1 if compression == 1 else 2)
+    adv = None if adversarial is None else AdversarialTraining.parse(adversarial)
+    t0 = time.perf_counter()
+    model, m = train_model(cfg, load_mnist(split="train"), load_mnist(split="test"),
+                           epochs=None if adv is None else epochs, adversarial=adv, progress=False)
+    save_checkpoint(out, model, cfg, m)
+    return time.perf_counter() - t0
+
+
+def _evaluate(ckpt: str, build_dir: str, n: int, eps: list[float], aa: dict) -> dict:
+    b, asked = build(Path(ckpt), Path(build_dir))
+    row = evaluate(Path(ckpt), b, n, eps, aa, naive=False)
+    row["asked"] = asked
+    return row
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--eps", default="0.1,0.3", help="evaluation budgets")
-    ap.add_argument("--train-eps", type=float, default=0.1)
-    ap.add_argument("--train-steps", type=int, default=7)
-    ap.add_argument("--epochs", type=int, default=20, help="adversarial training epochs")
+    ap.add_argument("--train", nargs="+", default=["pgd:0.1,10", "pgd:0.3,40"], metavar="pgd:EPS,STEPS",
+                    help="adversarial training settings, one model each per compression")
+    ap.add_argument("--epochs", type=int, help="adversarial training epochs (default: the MLP's recipe, 40)")
     ap.add_argument("--steps", type=int, default=50, help="APGD iterations")
     ap.add_argument("--queries", type=int, default=300, help="Square's query budget")
     ap.add_argument("--compressions", default="1,8,64")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=2, help="processes training / evaluating models side by side")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
     from hashhls.frontend.adversarial_training import AdversarialTraining
-    from hashhls.frontend.checkpoint import checkpoint_metrics, save_checkpoint
-    from hashhls.frontend.datasets import load_mnist
-    from hashhls.frontend.train import train_model
-    from hashhls.frontend.zoo import ModelConfig
+    from hashhls.frontend.checkpoint import checkpoint_metrics
+    from hashhls.frontend.train import recipe_for
 
+    settings = [AdversarialTraining.parse(t) for t in args.train]
+    epochs = recipe_for("mnist-mlp").epochs if args.epochs is None else args.epochs
+    short = "" if epochs == recipe_for("mnist-mlp").epochs else " (short)"
     eps = [float(e) for e in args.eps.split(",")]
     aa = {"steps": args.steps, "square_queries": args.queries}
-    train, test = load_mnist(split="train"), load_mnist(split="test")
-    adv = AdversarialTraining(args.train_eps, args.train_steps)
-    rows, load0, t0 = [], os.getloadavg()[0], time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="hashhls-adv-training-") as tmp:
+    compressions = [int(v) for v in args.compressions.split(",")]
+    load0, t0 = os.getloadavg()[0], time.perf_counter()
+    pool = ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"))
+    with tempfile.TemporaryDirectory(prefix="hashhls-adv-training-") as tmp, pool:
         tmp = Path(tmp)
-        for c in (int(v) for v in args.compressions.split(",")):
-            name = "dense" if c == 1 else f"1/{c}"
-            plain = {1: PRETRAINED / "mnist-mlp-dense.pt", 8: PRETRAINED / "mnist-mlp-c8.pt"}.get(c)
-            cfg = ModelConfig("mnist-mlp", compression=float(c))
+        models: list[tuple[int, str, Path]] = []  # (compression, defence, checkpoint)
+        jobs = {}
+        for c in compressions:
+            plain = BUNDLED.get(c)
             if plain is None:
                 plain = tmp / f"c{c}.pt"
-                model, m = train_model(cfg, train, test, progress=False)
-                save_checkpoint(plain, model, cfg, m)
-            gi = tmp / f"c{c}-gi.pt"
+                jobs[plain] = pool.submit(_train, c, None, None, args.threads, str(plain))
+            models += [(c, "undefended", plain), (c, "GI-scale:15", tmp / f"c{c}-gi.pt")]
+            for a in settings:
+                ckpt = tmp / f"c{c}-at-{a.eps:g}.pt"
+                jobs[ckpt] = pool.submit(_train, c, f"pgd:{a.eps},{a.steps}", epochs, args.threads, str(ckpt))
+                models.append((c, f"PGD-AT eps {a.eps:g} ({epochs} epochs{short}, {a.steps} steps)", ckpt))
+        seconds = {ckpt: job.result() for ckpt, job in jobs.items()}
+        print("trained:", {k.name: round(v) for k, v in seconds.items()}, flush=True)
+        for c in compressions:
+            plain = next(ck for cc, d, ck in models if cc == c and d == "undefended")
             subprocess.run([sys.executable, "-m", "hashhls.cli.main", "gi", str(plain), "--mode", "scale", "--eps",
-                            "15", "-o", str(gi)], check=True, capture_output=True)
-            at = tmp / f"c{c}-at.pt"
-            t1 = time.perf_counter()
-            model, m = train_model(cfg, train, test, epochs=args.epochs, adversarial=adv, progress=False)
-            save_checkpoint(at, model, cfg, m)
-            at_seconds = time.perf_counter() - t1
-            for label, ckpt in (("undefended", plain), ("GI-scale:15", gi),
-                                (f"PGD-AT eps {args.train_eps:g} ({args.epochs} epochs, {adv.steps} steps)", at)):
-                b, asked = build(ckpt, tmp / f"b-{c}-{len(rows)}")
-                row = evaluate(ckpt, b, args.n, eps, aa, naive=False)
-                row.update(model=name, defence=label, full_float=checkpoint_metrics(ckpt).get("test_accuracy"),
-                           asked=asked, train_seconds=at_seconds if "AT" in label else None)
-                rows.append(row)
-                print(name, label, json.dumps(row), flush=True)
+                            "15", "-o", str(tmp / f"c{c}-gi.pt")], check=True, capture_output=True)
+        evals = [pool.submit(_evaluate, str(ck), str(tmp / f"b{i}"), args.n, eps, aa)
+                 for i, (_, _, ck) in enumerate(models)]
+        rows = []
+        for (c, defence, ckpt), job in zip(models, evals):
+            row = job.result()
+            row.update(model="dense" if c == 1 else f"1/{c}", defence=defence,
+                       full_float=checkpoint_metrics(ckpt).get("test_accuracy"),
+                       train_seconds=seconds.get(ckpt) if "AT" in defence else None)
+            rows.append(row)
+            print(row["model"], defence, json.dumps(row), flush=True)
     es = [f"{e:g}" for e in eps]
     lines = ["# Adversarial training vs GI on hashed and dense MLPs (`python bench/adv_training.py`)", "",
              f"Robust accuracy (correct after the attack, over the first {args.n} official MNIST test images) under "
              f"`autoattack` (ART's APGD-CE + APGD-DLR, {args.steps} iterations, + Square, {args.queries} queries; "
              f"first success per input), crafted on the float model and replayed through the build "
-             f"(`--precision auto`): float / csim. PGD-AT: PGD adversarial training at eps {args.train_eps:g}, "
-             f"{adv.steps} steps, {args.epochs} epochs on the 10,000 bundled training images "
-             f"(short; the undefended models train 40 epochs).", "",
+             f"(`--precision auto`): float / csim. PGD-AT: PGD adversarial training (random start, step "
+             f"2.5 eps / steps) at "
+             + ", ".join(f"eps {a.eps:g} with {a.steps} steps" for a in settings)
+             + f", {epochs} epochs on the 10,000 bundled training images with the MLP's recipe"
+             + (f" (short: the undefended models train {recipe_for('mnist-mlp').epochs})" if short else
+                " (as the undefended models)") + ".", "",
              "| model | defence | clean float (10k) | clean float / csim (n) | "
              + " | ".join(f"robust, eps {e}" for e in es) + " | AT time (s) |",
              "|---|---|---:|---:|" + "---:|" * len(es) + "---:|"]
@@ -97,8 +138,9 @@ def main() -> None:
         ts = "" if r["train_seconds"] is None else f"{r['train_seconds']:.0f}"
         lines.append(f"| {r['model']} | {r['defence']} | {pct(r['full_float'])} | {pct(r['clean_float'])} / "
                      f"{pct(r['clean_csim'])} | {cells} | {ts} |")
-    lines += ["", f"{time.perf_counter() - t0:.0f} s on {os.cpu_count()} shared cores, {args.threads} torch "
-              f"thread(s), load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.", ""]
+    lines += ["", f"{time.perf_counter() - t0:.0f} s on {os.cpu_count()} cores, {args.jobs} processes of "
+              f"{args.threads} torch thread(s), load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+              f"the end.", ""]
     OUT.write_text("\n".join(lines))
     print("\n".join(lines))
 

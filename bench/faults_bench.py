@@ -1,6 +1,7 @@
 """Bit flips in the weight store: BFA and random flips on the MLP hashed 1/8 (bundled), 1/64 and dense.
 
-Trains the 1/64 MLP with its recipe (the 1/8 and dense ones are bundled), builds all three (``--board none``,
+Trains the 1/64 MLP with its recipe and hash v2 with its default banks, as the bundled 1/8 one (the 1/8 and dense
+ones are bundled), builds all three (``--board none``,
 default precision ``ap_fixed<16,6>``), runs ``hashhls faults`` with BFA and with random flips on all three and
 copies the reports to ``bench/results/faults_bfa/`` and ``bench/results/faults_random/``; ``faults.md`` records
 the commands, time, gradient calls and the machine load.
@@ -41,7 +42,8 @@ def main() -> None:
     lines = ["# Bit flips in the weight store (`python bench/faults_bench.py`)", ""]
     with tempfile.TemporaryDirectory(prefix="hashhls-faults-bench-") as tmp:
         tmp = Path(tmp)
-        _run([*hashhls, "train", "--model", "mnist-mlp", "--compression", "64", "-o", str(tmp / "c64.pt")],
+        _run([*hashhls, "train", "--model", "mnist-mlp", "--compression", "64", "--hash-version", "2",
+              "-o", str(tmp / "c64.pt")],
              env)
         builds = []
         for name, model in (("mlp-c8", PRETRAINED / "mnist-mlp-c8.pt"), ("mlp-c64", tmp / "c64.pt"),
@@ -61,8 +63,10 @@ def main() -> None:
                       f"-n {args.n}` ({wall:.0f} s wall, with csim after every flip)", "",
                       (dest / "report.md").read_text().split("\n\n")[2], "",
                       f"Full report: `bench/results/faults_{attack}/report.md`.", ""]
-    lines += [f"Machine: {os.cpu_count()} cores, {args.threads} torch thread(s), load average {load:.1f} at the "
-              f"start and {os.getloadavg()[0]:.1f} at the end (shared machine: times are noisy).", ""]
+    lines += ["Builds: mlp-c8 (bundled) and mlp-c64 hashed with hash v2 and the MLP's default banks "
+              "(hashhls.frontend.zoo.DEFAULT_BANKS), mlp-dense dense; `--board none`, `ap_fixed<16,6>`.", "",
+              f"Machine: {os.cpu_count()} cores, {args.threads} torch thread(s), load average {load:.1f} at the "
+              f"start and {os.getloadavg()[0]:.1f} at the end (times move with the load).", ""]
     (RESULTS / "faults.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

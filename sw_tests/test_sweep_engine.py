@@ -107,6 +107,14 @@ def test_results_table(smoke):
     csim = next(t for t in report.results[0].targets if t.name == "csim")
     assert by[(row["cell"], "csim")]["successes"] == csim.successes[0]
     assert by[(row["cell"], "csim")]["clean_accuracy"] == csim.clean_accuracy
+    # the reuse factors recorded are those the build's hls4ml configuration holds, per weighted layer
+    import yaml
+
+    layers = yaml.safe_load((build / "hls" / "hls4ml_config.yml").read_text())["HLSConfig"]["LayerName"]
+    from hashhls.codegen.names import cpp_identifier
+
+    recorded = {cpp_identifier(name): rf for name, rf in json.loads(row["build_reuse_factors"]).items()}
+    assert recorded and recorded == {name: cfg["ReuseFactor"] for name, cfg in layers.items() if "ReuseFactor" in cfg}
 
 
 def test_rerun_is_all_cached(smoke):

@@ -146,6 +146,9 @@ def test_hash_v2_cells_train_v2_models_and_build_with_their_banks_reuse(tmp_path
     p = plan(s)
     builds = {sp.config["reuse_factor"] for sp in p.stages.values() if sp.kind is StageKind.BUILD}
     assert builds == {64, None}  # v2 builds take their banks' reuse factors
+    # and the cells (the results table's reuse_factor column) say so, rather than the axis default they never use
+    assert {c.hash: c.reuse_factor for c in s.cells} == {"v1": 64, "v2": None}
+    assert [("rf=" in c.id) for c in sorted(s.cells, key=lambda c: c.hash)] == [True, False, False]
     trains = [sp for sp in p.stages.values() if sp.kind is StageKind.TRAIN]
     assert len({sp.key for sp in trains}) == 3
     v2 = next(sp for sp in trains if sp.config.get("banks") == "16,8,4")

@@ -74,6 +74,8 @@ def rows(study: Study, plan: Plan, outcome: Outcome, results: Path) -> list[dict
                 "trained_test_accuracy": train_info["test_accuracy"],
                 "stored_weights": train_info["stored_weights"],
                 "build_precision": json.dumps(build_info["precision"], sort_keys=True),
+                # per weighted layer, as built (entries cached before this column existed lack it)
+                "build_reuse_factors": json.dumps(build_info.get("reuse_factors"), sort_keys=True),
                 "build_warnings": "; ".join(outcome.records[keys["build"]].get("warnings", [])) or None,
                 "project_hash": build_info["project_hash"], **run})
     return out

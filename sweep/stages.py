@@ -112,10 +112,9 @@ def cell_stages(study: Study, cell: Cell) -> list[StageSpec]:
     if cell.hash != HashVersion.V1.value:  # (v1 keys stay those of studies run before hash v2)
         train_cfg["banks"] = cell.banks
     train = StageSpec(StageKind.TRAIN, train_cfg, ())
-    # a hash-v2 model's banks fix its reuse factors (codegen.lanes): the build is given none
-    reuse = None if cell.hash == HashVersion.V2.value else cell.reuse_factor
+    # (None for hash v2: a v2 model's banks fix its reuse factors, codegen.lanes)
     build = StageSpec(StageKind.BUILD, {
-        "gi": post_gi, "precision": cell.precision, "reuse_factor": reuse, "board": study.board,
+        "gi": post_gi, "precision": cell.precision, "reuse_factor": cell.reuse_factor, "board": study.board,
         "strict": study.strict},
         (train.key,))
     craft = StageSpec(StageKind.CRAFT, {
@@ -247,6 +246,8 @@ def _run_build(cfg: dict, upstream: list[Path], out: Path) -> dict:
     m = b.manifest
     return {"float_test_accuracy": evaluate(model, x, y),
             "precision": {layer.name: dict(layer.precision) for layer in m.layers},
+            "reuse_factors": {layer.name: layer.attrs["reuse_factor"] for layer in m.layers
+                              if "reuse_factor" in layer.attrs},
             "project_hash": m.project_hash, "model": None if m.model is None else m.model.short}
 
 

@@ -49,7 +49,7 @@ import itertools
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..core.errors import UsageError
@@ -124,7 +124,7 @@ class Cell:
     hash: str
     banks: str
     precision: str
-    reuse_factor: int
+    reuse_factor: int | None  #: None for hash v2: its banks fix each layer's reuse factor (codegen.lanes)
     site: str
     attack: AttackSpec
 
@@ -139,7 +139,7 @@ class Cell:
     def id(self) -> str:
         eps = "" if self.attack.eps is None else f" eps={self.attack.eps:g}"
         return (f"{self.model} c{self.compression:g} gi={self.gi} seed={self.seed} hs={self.hash_seed} {self.hash} "
-                f"{'' if self.banks == DEFAULT_BANKS else 'banks=' + self.banks + ' '}{self.precision} rf={self.reuse_factor} {self.attack.label}@{self.site}{eps}")
+                f"{'' if self.banks == DEFAULT_BANKS else 'banks=' + self.banks + ' '}{self.precision} {'' if self.reuse_factor is None else f'rf={self.reuse_factor} '}{self.attack.label}@{self.site}{eps}")
 
 
 @dataclass
@@ -359,6 +359,8 @@ def parse_study(text: str, source: str = "<study>") -> Study:
     for combo in itertools.product(*(axes[k] for k in AXIS_DEFAULTS), attacks):
         cell = Cell(*combo)
         if not any(_matches(cell, rule) for rule in excludes):
+            if cell.hash == HashVersion.V2.value:  # the axis value (only ever its default) is not what it builds
+                cell = replace(cell, reuse_factor=None)
             cells.append(cell)
     if not cells:
         raise UsageError("exclude: the filters remove every cell (the grid is empty)")
