@@ -13,7 +13,7 @@ studies/paper-table.toml, whose models train 40 epochs). The machine's own ceili
 side is measured too: one ``hashhls build`` alone, then two at once. The engine's one-time start-up (spawning workers that import
 torch and hls4ml, starting Ray) is reported apart from the per-stage overhead.
 
-    python bench/sweep_scale.py                 # writes bench/results/sweep_scale.md (~10 min on 2 idle cores)
+    python bench/sweep_scale.py --repeat 3      # writes bench/results/sweep_scale.md (~25 min on 2 idle cores)
     python bench/sweep_scale.py --quick -o /tmp/s.md   # 2 builds, fewer cells: a check that it runs
 """
 
@@ -141,6 +141,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="tiny,realistic", help=f"cell sizes to run: {', '.join(SIZES)}")
     ap.add_argument("-o", "--output", default=str(ROOT / "bench" / "results" / "sweep_scale.md"))
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run each size N times (the speed-ups move from run to run on a 2-core VM)")
     ap.add_argument("--by-hand", metavar="DIR", help=argparse.SUPPRESS)  # the by-hand baseline's own process
     args = ap.parse_args(argv)
     sizes = args.sizes.split(",")
@@ -156,8 +158,17 @@ def main(argv=None) -> int:
              f"The machine's ceiling for two processes: one `hashhls build` (the bundled default, with its csim "
              f"compiled) takes {alone:.2f} s alone and {pair:.2f} s beside a second one, so two build-bound workers "
              f"can give at most {2 * alone / pair:.2f}x one.", ""]
+    summary = ["| cell size | run | 2 local workers vs 1 | Ray (2 CPUs) vs 1 local worker | engine overhead per "
+               "stage, inside the 1-worker run | 1-worker stage time vs by hand |", "|---|---|---:|---:|---:|---:|"]
+    details = []
     for size in sizes:
-        lines += section(args, size)
+        for rep in range(args.repeat):
+            section_lines, m = section(args, size, rep)
+            details += section_lines
+            summary.append(f"| {size} | {rep + 1} | {m['local2']:.2f}x | "
+                           + ("-" if m["ray"] is None else f"{m['ray']:.2f}x")
+                           + f" | {m['inside_pct']:.1f}% | {m['slower_pct']:+.1f}% |")
+    lines += ["## Summary", "", *summary, "", *details]
     Path(args.output).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
@@ -186,7 +197,7 @@ def side_by_side() -> tuple[float, float]:
     return alone, sum(ends) / 2
 
 
-def section(args, size: str) -> list[str]:
+def section(args, size: str, rep: int = 0) -> tuple[list[str], dict]:
     import shutil
 
     from hashhls.sweep import parse_study
@@ -216,7 +227,8 @@ def section(args, size: str) -> list[str]:
     mean_hand = hand / n
     n_img, epochs, limit, steps = (20, 1, 500, 5) if args.quick else SIZES[size]
     lines = [
-        f"## Cell size `{size}`: {epochs} training epoch(s) on {limit} images, {n_img} test images, PGD-{steps}", "",
+        f"## Cell size `{size}`, run {rep + 1}: {epochs} training epoch(s) on {limit} images, {n_img} test images, "
+        f"PGD-{steps}", "",
         f"Study: {len(dag.cells)} cells (mnist-mlp, compression {study.axes['compression']}, sites dense / hashed / "
         f"fixed, FGSM at {len([a for a in study.attacks if a.name == 'fgsm'])} budgets + PGD) = {n} distinct "
         f"stages for {requests} stage requests: the DAG shares {100 * (1 - n / requests):.0f}% of them (trained "
@@ -249,7 +261,11 @@ def section(args, size: str) -> list[str]:
         f"Failed cells: {', '.join(str(r['failed']) for r in runs)}.", "",
     ]
     shutil.rmtree(work, ignore_errors=True)
-    return lines
+    by = {(r["engine"], r["workers"]): r for r in runs}
+    return lines, {"local2": one["wall"] / by[("local", 2)]["wall"],
+                   "ray": one["wall"] / by[("ray", 2)]["wall"] if ("ray", 2) in by else None,
+                   "inside_pct": 100 * inside / (one["stage_seconds"] / n),
+                   "slower_pct": 100 * (one["stage_seconds"] / hand - 1)}
 
 
 if __name__ == "__main__":
