@@ -29,6 +29,9 @@ from .precision import LayerPrecision, PrecisionPlan
 
 TERMINAL_WIDTH = 100
 
+#: What the headline and summary.md say of a graph without weighted layers (nothing to compare with a dense design).
+NO_WEIGHTED_LAYER = "No weighted layer (no weights are stored): no dense design to compare with."
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -139,7 +142,7 @@ class BuildSummary:
                    f"DSP {_pct(b.dsp, r.dsp)}, LUT {_pct(b.lut, r.lut)}.")
         d = self.dense_total
         if not self.rows:
-            ratios = "No weighted layer (no weights are stored): no dense design to compare with."
+            ratios = NO_WEIGHTED_LAYER
         elif d is None:
             ratios = f"No dense design of this network fits in the same {b.dsp} DSP48E1."
         else:
@@ -187,7 +190,7 @@ class BuildSummary:
                   f"{tb.latency_cycles:,} |", ""]
         lines += ["## Dense design at the same DSP budget", ""]
         if not self.rows:
-            lines += ["No weighted layer (no weights are stored): no dense design to compare with.", ""]
+            lines += [NO_WEIGHTED_LAYER, ""]
         elif cmp.dense is None:
             lines += [f"No dense design of this network fits in {tb.dsp} DSP48E1 (each layer needs at least one "
                       "multiplier, a stock convolution one per filter).", ""]
