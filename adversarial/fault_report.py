@@ -226,6 +226,9 @@ def plot_accuracy(study: FaultStudy, path: Path) -> None:
     ax.set_ylabel("MNIST test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_xlim(-0.3, study.flips + 0.3)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # flips are counted: no 2.5-flip ticks
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
     ax.set_title(f"accuracy vs bit flips ({study.n_eval} test images)")

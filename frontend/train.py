@@ -139,6 +139,9 @@ def train_model(cfg: ModelConfig, train, test=None, epochs: int | None = None,
     if int(epochs) < 1 or int(batch_size) < 1 or not lr > 0:
         raise HashhlsError(f"need epochs >= 1, batch size >= 1 and lr > 0 (got {epochs}, {batch_size}, {lr})")
     epochs, batch_size = int(epochs), int(batch_size)
+    if adversarial is not None and adversarial.warmup > epochs:
+        raise HashhlsError(f"the adversarial training warm-up ({adversarial.warmup} epochs) is longer than the "
+                           f"training ({epochs} epochs)")
     seed = cfg.seed if seed is None else int(seed)
     x, y = _as_tensors(*train, cfg=cfg, what="training data")
     torch.manual_seed(seed)
@@ -164,7 +167,7 @@ def train_model(cfg: ModelConfig, train, test=None, epochs: int | None = None,
             if augment:
                 xb = random_shift(xb, gen)
             if adversarial is not None:
-                xb = adversarial.perturb(model, xb, yb, gen)
+                xb = adversarial.perturb(model, xb, yb, gen, eps=adversarial.eps_at(epoch + step / steps_per_epoch))
             out = model(xb)
             loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)

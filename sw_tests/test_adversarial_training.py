@@ -1,4 +1,4 @@
-"""PGD adversarial training (hashhls train --adversarial pgd:EPS[,STEPS]): the crafting is the project's PGD,
+"""PGD adversarial training (hashhls train --adversarial pgd:EPS[,STEPS[,WARMUP]]): the crafting is the project's PGD,
 it makes a hashed model more robust than the same training without it, bad settings are one-line errors."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from hashhls.adversarial.attacks import make_attack
-from hashhls.core.errors import UsageError
+from hashhls.core.errors import HashhlsError, UsageError
 from hashhls.frontend.adversarial_training import AdversarialTraining
 from hashhls.frontend.checkpoint import checkpoint_metrics, load_checkpoint
 from hashhls.frontend.datasets import load_mnist
@@ -46,7 +46,32 @@ def test_adversarial_training_makes_a_hashed_model_more_robust():
     assert _robust_accuracy(robust, xt, yt) > _robust_accuracy(plain, xt, yt) + 0.2
 
 
-@pytest.mark.parametrize("text", ["pgd:0", "pgd:1.5", "pgd:-0.1", "fgsm:0.1", "pgd:0.1,0", "pgd", "pgd:x"])
+def test_warmup_ramps_the_budget_per_batch(monkeypatch):
+    adv = AdversarialTraining.parse("pgd:0.3,2,2")
+    assert (adv.eps, adv.steps, adv.warmup) == (0.3, 2, 2)
+    assert [adv.eps_at(e) for e in (0, 0.5, 1, 2, 3)] == pytest.approx([0, 0.075, 0.15, 0.3, 0.3])
+    seen = []
+    real = AdversarialTraining.perturb
+
+    def spy(self, model, x, y, generator, eps=None):
+        seen.append(eps)
+        out = real(self, model, x, y, generator, eps=eps)
+        assert (out - x).abs().max() <= eps + 1e-6  # the budget of this batch, not the full one
+        return out
+
+    monkeypatch.setattr(AdversarialTraining, "perturb", spy)
+    train = load_mnist(split="train", limit=256)
+    _, metrics = train_model(ModelConfig("mnist-mlp", compression=64.0), train, epochs=3, batch_size=64,
+                             augment=False, progress=False, adversarial=adv)
+    # 4 batches per epoch: 0, 1/4, ..., 7/4 of the way through epochs 0-1, then the full budget
+    assert seen == pytest.approx([0.3 * min(1, (i / 4) / 2) for i in range(12)])
+    assert metrics["adversarial"] == {"attack": "pgd", "eps": 0.3, "steps": 2, "warmup_epochs": 2}
+    with pytest.raises(HashhlsError, match="warm-up"):
+        train_model(ModelConfig("mnist-mlp", compression=64.0), train, epochs=1, progress=False, adversarial=adv)
+
+
+@pytest.mark.parametrize("text", ["pgd:0", "pgd:1.5", "pgd:-0.1", "fgsm:0.1", "pgd:0.1,0", "pgd", "pgd:x",
+                                  "pgd:0.1,5,-1", "pgd:0.1,5,x", "pgd:0.1,5,1,2"])
 def test_bad_settings(text):
     with pytest.raises(UsageError):
         AdversarialTraining.parse(text)

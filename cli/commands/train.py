@@ -46,10 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="DIR", help="dataset directory: full MNIST IDX files, or CIFAR-10 "
                                                       "python batches for cifar-convnet (default: bundled MNIST)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training images only")
-    parser.add_argument("--adversarial", metavar="pgd:EPS[,STEPS]",
+    parser.add_argument("--adversarial", metavar="pgd:EPS[,STEPS[,WARMUP]]",
                         help="PGD adversarial training (Madry et al. 2018): every batch replaced by its L-inf PGD "
                              "examples (random start, STEPS steps, default 10), crafted through the model's hashed "
-                             "layers; EPS in (0, 1]")
+                             "layers; EPS in (0, 1]; the budget ramps up from 0 over the first WARMUP epochs "
+                             "(default 0; a small model at eps 0.3 needs one)")
     add_threads(parser)
     add_output(parser, "MODEL.pt", "checkpoint to write")
 
