@@ -62,10 +62,33 @@ def _train(name: str, compression: int, adversarial: str | None, epochs: int | N
 
 
 def _evaluate(ckpt: str, build_dir: str, n: int, eps: list[float], aa: dict) -> dict:
-    b, asked = build(Path(ckpt), Path(build_dir))
+    from hashhls.core.errors import PrecisionError
+
+    try:
+        b, asked = build(Path(ckpt), Path(build_dir))
+    except PrecisionError as e:  # a collapsed model (constant output, weights ~1e-7): no fixed-point type holds it
+        return _float_only(Path(ckpt), n, eps, aa, str(e))
     row = evaluate(Path(ckpt), b, n, eps, aa, naive=False)
     row["asked"] = asked
     return row
+
+
+def _float_only(ckpt: Path, n: int, eps: list[float], aa: dict, why: str) -> dict:
+    """The ensemble on the float model alone, for a model that cannot be built (csim columns left empty)."""
+    import hashhls
+    import torch
+
+    from hashhls.frontend.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(ckpt)
+    x, y = hashhls.datasets.mnist("test", limit=n)
+    adv = hashhls.attack(str(ckpt), "autoattack", eps=eps, x=x, y=y, **aa)
+    with torch.no_grad():
+        clean = float((model(torch.from_numpy(x)).argmax(1).numpy() == y).mean())
+        robust = [float((model(torch.from_numpy(a)).argmax(1).numpy() == y).mean()) for a in adv.x_adv]
+    return {"attacks": {"autoattack": {"float": {f"{e:g}": {"robust": r} for e, r in zip(eps, robust)},
+                                       "csim": None}},
+            "clean_float": clean, "clean_csim": None, "asked": f"not built: {why}"}
 
 
 def main() -> None:
@@ -146,10 +169,15 @@ def main() -> None:
              "|---|---|---:|---:|" + "---:|" * len(es) + "---:|"]
     for r in rows:
         a = r["attacks"]["autoattack"]
-        cells = " | ".join(f"{pct(a['float'][e]['robust'])} / {pct(a['csim'][e]['robust'])}" for e in es)
+        cells = " | ".join(f"{pct(a['float'][e]['robust'])} / "
+                           + ("not built" if a["csim"] is None else pct(a["csim"][e]["robust"])) for e in es)
         ts = "" if r["train_seconds"] is None else f"{r['train_seconds']:.0f}"
         lines.append(f"| {r['model']} | {r['defence']} | {pct(r['full_float'])} | {pct(r['clean_float'])} / "
-                     f"{pct(r['clean_csim'])} | {cells} | {ts} |")
+                     f"{'not built' if r['clean_csim'] is None else pct(r['clean_csim'])} | {cells} | {ts} |")
+    unbuilt = [r for r in rows if r["clean_csim"] is None]
+    if unbuilt:
+        lines += ["", "not built: " + "; ".join(f"{r['model']} {r['defence']}: {r['asked'][len('not built: '):]}"
+                                               for r in unbuilt)]
     lines += ["", f"{time.perf_counter() - t0:.0f} s on {os.cpu_count()} cores, {args.jobs} processes of "
               f"{args.threads} torch thread(s), load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at "
               f"the end.", ""]
