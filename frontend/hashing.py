@@ -23,10 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Hash versions implemented, what a layer without a version means (1) and what `hashhls train` gives a new hashed
-# model (2): defined in core.defaults, which the CLI reads without importing numpy.
-from ..core.defaults import DEFAULT_HASH_VERSION, HASH_VERSIONS, TRAIN_HASH_VERSION  # noqa: F401
-
 #: murmur3 fmix32 multipliers.
 FMIX_C1 = 0x85EBCA6B
 FMIX_C2 = 0xC2B2AE35
@@ -34,6 +30,9 @@ FMIX_C2 = 0xC2B2AE35
 SEED_SALT = 0x9E3779B9
 #: Largest number of virtual weights one layer may have (flat index fits 32 bits).
 MAX_VIRTUAL = 2**32
+#: Hash versions this hashhls implements (docs/hash-spec.md). A layer without a version is version 1.
+HASH_VERSIONS = (1, 2)
+DEFAULT_HASH_VERSION = 1
 #: Version 2: largest layer (the mixer width W = bitlen(n-1) + 2 stays <= 32 bits).
 MAX_VIRTUAL_V2 = 2**30
 #: Version 2: smallest mixer width, so that tiny layers still mix.

@@ -18,7 +18,7 @@ from hashhls.codegen.graph import layer_specs
 from hashhls.codegen.project import BuildConfig, build
 from hashhls.core.errors import UnsupportedModelError, UsageError
 from hashhls.frontend.checkpoint import load_checkpoint, save_checkpoint
-from hashhls.frontend.zoo import DEFAULT_BANKS, ModelConfig, build_model
+from hashhls.frontend.zoo import ModelConfig, build_model
 
 
 def _model(k=40, banks=4, version=2, n_in=24, n_out=10, hidden_banks=None, domain_version=2) -> onnx.ModelProto:
@@ -182,25 +182,6 @@ def test_cli_train_v2_and_bad_banks(tmp_path):
             full += ["--hash-version", "2"]
         r = cli(*full, *args)
         assert r.returncode == 2 and fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-
-
-def test_train_gives_hashed_models_hash_v2_by_default(tmp_path):
-    # the bundled models' version; a dense model has no hash and keeps the format's default; v1 stays available
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "hashhls.cli.main", *args], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=300)
-
-    quick = ["train", "--model", "mnist-mlp", "--epochs", "1", "--limit", "100"]
-    for extra, out, version in (([], "h.pt", 2), (["--compression", "1"], "d.pt", 1),
-                                (["--hash-version", "1"], "v1.pt", 1)):
-        r = cli(*quick, *extra, "-o", out)
-        assert r.returncode == 0, r.stderr
-        model, cfg = load_checkpoint(tmp_path / out)
-        assert cfg.hash_version == version
-        hashed = [m for m in model if hasattr(m, "banks")]
-        assert bool(hashed) == (out != "d.pt")
-        if version == 2:
-            assert cfg.banks == list(DEFAULT_BANKS["mnist-mlp"]) and [m.banks for m in hashed] == cfg.banks
 
 
 def test_manifest_of_a_v1_build_has_no_v2_attributes(tmp_path):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-
-from ...core.defaults import DEFAULT_HASH_VERSION, HASH_VERSIONS, TRAIN_HASH_VERSION
 from ...core.errors import HashhlsError, UsageError
 from ..options import add_output, add_threads, apply_threads, output_file
 
@@ -29,10 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"zoo model: {', '.join(MODEL_CHOICES)}")
     parser.add_argument("--compression", type=float, default=8.0,
                         help="virtual/stored weights per layer, K = ceil(N*M/c); 1 = dense (default 8)")
-    parser.add_argument("--hash-version", type=int, choices=HASH_VERSIONS,
+    parser.add_argument("--hash-version", type=int, choices=(1, 2), default=1,
                         help="hash spec version (docs/hash-spec.md): 2 is the blocked hash whose banks give the "
-                             "hardware kernel one lane each, at 1 DSP per lane; 1 is the original HashedNets hash "
-                             f"(default {TRAIN_HASH_VERSION} for a hashed model, as the bundled ones)")
+                             "hardware kernel one lane each, at 1 DSP per lane (default 1)")
     parser.add_argument("--banks", metavar="P1,P2,...",
                         help="hash version 2: banks (= kernel lanes) per weight layer; default: the model's own "
                              "(hashhls.frontend.zoo.DEFAULT_BANKS, chosen to fit the pynq-z2, each at most K and the "
@@ -88,18 +85,15 @@ def run(args: argparse.Namespace) -> int:
         adversarial = AdversarialTraining.parse(args.adversarial)
     if args.limit is not None and args.limit < 1:
         raise HashhlsError(f"--limit must be >= 1, got {args.limit}")
-    hash_version = args.hash_version
-    if hash_version is None:  # a dense model (compression 1) has no hash: its config keeps the format's default
-        hash_version = TRAIN_HASH_VERSION if args.compression != 1 else DEFAULT_HASH_VERSION
     banks = None
     if args.banks is not None:
-        if hash_version != 2:
+        if args.hash_version != 2:
             raise UsageError("--banks needs --hash-version 2")
         try:
             banks = [int(p) for p in args.banks.split(",")]
         except ValueError:
             raise UsageError(f"--banks must be comma-separated integers, got {args.banks!r}") from None
-    cfg = ModelConfig(args.model, args.compression, args.seed, gi, hash_version=hash_version, banks=banks)
+    cfg = ModelConfig(args.model, args.compression, args.seed, gi, hash_version=args.hash_version, banks=banks)
     recipe = recipe_for(cfg.name)
     epochs = recipe.epochs if args.epochs is None else args.epochs
     batch_size = recipe.batch_size if args.batch_size is None else args.batch_size
