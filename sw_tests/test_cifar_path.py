@@ -90,7 +90,7 @@ def test_train_export_and_run_cifar_convnet(cifar_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().endswith(f"(CIFAR-10 test set in {root}, 12 images)")
     model, cfg = load_checkpoint(tmp_path / "c.pt")
-    assert cfg == ModelConfig("cifar-convnet", compression=8, seed=0, hash_version=2)  # train's default for hashed models
+    assert cfg == ModelConfig("cifar-convnet", compression=8, seed=0)
     r = cli("export", "c.pt", "-o", "c.onnx")
     assert r.returncode == 0, r.stderr
     proto = onnx.load(str(tmp_path / "c.onnx"))
